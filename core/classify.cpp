@@ -1,0 +1,211 @@
+// Reply classification engine: compiles RuleSpecs once and matches them in order.
+#include "core/classify.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+
+namespace bouncegate {
+
+extern const std::string_view kDefaultRulesYaml;
+
+namespace {
+
+std::array<int, 3> compile_code(const std::string& id, const std::string& p) {
+  if (p.size() != 3)
+    throw RuleError("rule " + id + ": code pattern '" + p + "' must be 3 characters");
+  std::array<int, 3> out{};
+  for (int i = 0; i < 3; ++i) {
+    char c = p[i];
+    if (c == 'x' || c == 'X' || c == '*')
+      out[i] = -1;
+    else if (c >= '0' && c <= '9')
+      out[i] = c - '0';
+    else
+      throw RuleError("rule " + id + ": code pattern '" + p + "' may hold digits and x only");
+  }
+  return out;
+}
+
+int to_int(const std::string& id, const std::string& p, const std::string& s) {
+  if (s.empty() || s.size() > 3 || s.find_first_not_of("0123456789") != std::string::npos)
+    throw RuleError("rule " + id + ": enhanced pattern '" + p + "' has a bad number '" + s + "'");
+  return std::stoi(s);
+}
+
+}  // namespace
+
+Classifier::Classifier(const std::vector<RuleSpec>& rules) : specs_(rules) {
+  for (const auto& spec : rules) {
+    Compiled c;
+    c.id = spec.id;
+    if (spec.id.empty())
+      throw RuleError("a rule has no id (line " + std::to_string(spec.line) + ")");
+    auto cls = outcome_class_from(spec.cls);
+    if (!cls) throw RuleError("rule " + spec.id + ": unknown class '" + spec.cls + "'");
+    c.cls = *cls;
+    for (const auto& cmd : spec.commands) {
+      auto sc = smtp_command_from(cmd);
+      if (!sc) throw RuleError("rule " + spec.id + ": unknown command '" + cmd + "'");
+      c.commands.push_back(*sc);
+    }
+    for (const auto& code : spec.codes) c.codes.push_back(compile_code(spec.id, code));
+    for (const auto& e : spec.enhanced) {
+      std::array<Range, 3> parts;
+      size_t start = 0;
+      for (int i = 0; i < 3; ++i) {
+        size_t dot = e.find('.', start);
+        if ((i < 2) == (dot == std::string::npos))
+          throw RuleError("rule " + spec.id + ": enhanced pattern '" + e + "' needs three parts");
+        std::string part =
+            e.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+        if (part == "x" || part == "X" || part == "*") {
+          parts[i] = {-1, -1};
+        } else if (auto dash = part.find('-'); dash != std::string::npos) {
+          parts[i] = {to_int(spec.id, e, part.substr(0, dash)),
+                      to_int(spec.id, e, part.substr(dash + 1))};
+        } else {
+          int v = to_int(spec.id, e, part);
+          parts[i] = {v, v};
+        }
+        start = dot + 1;
+      }
+      c.enhanced.push_back(parts);
+    }
+    if (!spec.text.empty()) {
+      try {
+        c.text = std::make_unique<std::regex>(
+            spec.text, std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
+      } catch (const std::regex_error& e) {
+        throw RuleError("rule " + spec.id + ": bad text regex: " + e.what());
+      }
+    }
+    if (c.commands.empty() && c.codes.empty() && c.enhanced.empty() && !c.text)
+      throw RuleError("rule " + spec.id +
+                      ": matches nothing in particular (give command, code, "
+                      "enhanced or text)");
+    rules_.push_back(std::move(c));
+  }
+}
+
+Classification Classifier::classify(SmtpCommand command, const Reply& reply) const {
+  if (!reply.valid) return {OutcomeClass::unknown, "not-a-reply"};
+  std::string text;  // built lazily: most replies are decided by codes
+  bool have_text = false;
+  for (const auto& r : rules_) {
+    if (!r.commands.empty()) {
+      bool ok = false;
+      for (auto c : r.commands) ok = ok || c == SmtpCommand::any || c == command;
+      if (!ok) continue;
+    }
+    if (!r.codes.empty()) {
+      if (reply.code == 0) continue;
+      int d[3] = {reply.code / 100, reply.code / 10 % 10, reply.code % 10};
+      bool ok = false;
+      for (const auto& p : r.codes)
+        ok = ok || ((p[0] < 0 || p[0] == d[0]) && (p[1] < 0 || p[1] == d[1]) &&
+                    (p[2] < 0 || p[2] == d[2]));
+      if (!ok) continue;
+    }
+    if (!r.enhanced.empty()) {
+      if (!reply.enhanced) continue;
+      int v[3] = {reply.enhanced->cls, reply.enhanced->subject, reply.enhanced->detail};
+      bool ok = false;
+      for (const auto& p : r.enhanced) {
+        bool m = true;
+        for (int i = 0; i < 3; ++i)
+          if (p[i].lo >= 0 && (v[i] < p[i].lo || v[i] > p[i].hi)) m = false;
+        ok = ok || m;
+      }
+      if (!ok) continue;
+    }
+    if (r.text) {
+      if (!have_text) {
+        text = reply.text();
+        have_text = true;
+      }
+      if (!std::regex_search(text, *r.text)) continue;
+    }
+    return {r.cls, r.id};
+  }
+  return {OutcomeClass::unknown, "no-rule"};
+}
+
+namespace {
+
+std::vector<std::string> string_or_list(const YAML::Node& n, const std::string& where) {
+  std::vector<std::string> out;
+  if (!n) return out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+  } else if (n.IsSequence()) {
+    for (const auto& e : n) {
+      if (!e.IsScalar()) throw RuleError(where + ": list entries must be strings");
+      out.push_back(e.Scalar());
+    }
+  } else {
+    throw RuleError(where + ": expected a string or a list of strings");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<RuleSpec> parse_rules_yaml(std::string_view yaml_text, const std::string& origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    throw RuleError(origin + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  YAML::Node list = root.IsMap() ? root["rules"] : root;
+  if (!list || !list.IsSequence()) throw RuleError(origin + ": expected a list under 'rules'");
+  std::vector<RuleSpec> out;
+  for (const auto& n : list) {
+    std::string where = origin + ":" + std::to_string(n.Mark().line + 1);
+    if (!n.IsMap()) throw RuleError(where + ": a rule must be a mapping");
+    RuleSpec r;
+    r.line = n.Mark().line + 1;
+    for (const auto& kv : n) {
+      std::string key = kv.first.Scalar();
+      std::string kw = origin + ":" + std::to_string(kv.first.Mark().line + 1) + ":" +
+                       std::to_string(kv.first.Mark().column + 1) + ": rules." + key;
+      if (key == "id")
+        r.id = kv.second.Scalar();
+      else if (key == "class")
+        r.cls = kv.second.Scalar();
+      else if (key == "command")
+        r.commands = string_or_list(kv.second, kw);
+      else if (key == "code")
+        r.codes = string_or_list(kv.second, kw);
+      else if (key == "enhanced")
+        r.enhanced = string_or_list(kv.second, kw);
+      else if (key == "text")
+        r.text = kv.second.Scalar();
+      else if (key == "why")
+        r.why = kv.second.Scalar();
+      else
+        throw RuleError(kw +
+                        ": unknown key (expected id, class, command, code, enhanced, text, why)");
+    }
+    out.push_back(std::move(r));
+  }
+  // Compile once here so errors carry the origin and line.
+  try {
+    Classifier check(out);
+  } catch (const RuleError& e) {
+    for (const auto& r : out)
+      if (std::string(e.what()).find("rule " + r.id + ":") == 0)
+        throw RuleError(origin + ":" + std::to_string(r.line) + ": " + e.what());
+    throw RuleError(origin + ": " + e.what());
+  }
+  return out;
+}
+
+const std::vector<RuleSpec>& default_rule_specs() {
+  static const std::vector<RuleSpec> specs =
+      parse_rules_yaml(kDefaultRulesYaml, "default_rules.yaml");
+  return specs;
+}
+
+}  // namespace bouncegate

@@ -1,0 +1,68 @@
+// Reply classification: an ordered rule list (first match wins) turns an SMTP reply, and the
+// command that drew it, into an outcome class. Rules are data (core/rules/default_rules.yaml).
+#pragma once
+
+#include <memory>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/outcome.hpp"
+#include "core/reply.hpp"
+
+namespace bouncegate {
+
+// A rule as written in YAML; every present criterion must match (lists mean "any of").
+struct RuleSpec {
+  std::string id;
+  std::string cls;
+  std::vector<std::string> commands;  // CONNECT, EHLO, MAIL, RCPT, DATA, DATA-END, any
+  std::vector<std::string> codes;     // "550", "55x", "5xx"
+  std::vector<std::string> enhanced;  // "5.1.1", "5.7.x", "5.7.20-26", "x.1.1"
+  std::string text;                   // case-insensitive ECMAScript regex
+  std::string why;                    // documentation only
+  int line = 0;                       // where it was written (for error messages)
+};
+
+struct RuleError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Classification {
+  OutcomeClass cls = OutcomeClass::unknown;
+  std::string rule_id;
+};
+
+class Classifier {
+ public:
+  // Throws RuleError naming the rule id on a bad class, command, pattern or regex.
+  explicit Classifier(const std::vector<RuleSpec>& rules);
+  Classification classify(SmtpCommand command, const Reply& reply) const;
+  size_t size() const { return rules_.size(); }
+  const std::vector<RuleSpec>& specs() const { return specs_; }
+
+ private:
+  struct Range {
+    int lo = -1, hi = -1;  // -1: any
+  };
+  struct Compiled {
+    std::string id;
+    OutcomeClass cls;
+    std::vector<SmtpCommand> commands;
+    std::vector<std::array<int, 3>> codes;  // digit or -1
+    std::vector<std::array<Range, 3>> enhanced;
+    std::unique_ptr<std::regex> text;
+  };
+  std::vector<Compiled> rules_;
+  std::vector<RuleSpec> specs_;
+};
+
+// Parses the rule list from YAML text (the shipped defaults, or a rules file). `origin` names
+// the file for errors. Throws RuleError with "origin:line: ..." on malformed input.
+std::vector<RuleSpec> parse_rules_yaml(std::string_view yaml_text, const std::string& origin);
+
+// The shipped rules (core/rules/default_rules.yaml, compiled in).
+const std::vector<RuleSpec>& default_rule_specs();
+
+}  // namespace bouncegate

@@ -1,0 +1,177 @@
+// Typed, immutable configuration loaded from one YAML file. Unknown keys, wrong types and
+// out-of-range values are errors naming file:line:column and the key path.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/classify.hpp"
+#include "core/outcome.hpp"
+
+namespace bouncegate {
+
+using Millis = std::chrono::milliseconds;
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// "90s", "24h", "7d", "250ms", "1w"; bare numbers are seconds. nullopt when malformed.
+std::optional<Millis> parse_duration(std::string_view s);
+// "10MB", "512k", "1GiB", bare bytes. Decimal and binary suffixes both mean 1024-based.
+std::optional<uint64_t> parse_size(std::string_view s);
+// "24h" / "7d" / "90s" for display: the largest unit that divides evenly.
+std::string format_duration(Millis d);
+
+struct RedisConfig {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string unix_path;  // set when address is unix:/path
+  std::string password_file;
+  std::string password;  // read from password_file at load; never logged
+  int database = 0;
+  std::string key_prefix = "bg:";
+  Millis timeout{250};
+  Millis connect_timeout{500};
+  int pool_size = 8;
+  Millis reconnect_backoff{1000};
+  std::string address_text() const;
+};
+
+struct SuppressionConfig {
+  std::vector<Millis> lease_ladder{std::chrono::hours(24), std::chrono::hours(48),
+                                   std::chrono::hours(96), std::chrono::hours(24 * 7),
+                                   std::chrono::hours(24 * 14)};
+  std::map<OutcomeClass, Action> actions;  // class -> action, defaults filled at load
+  // Reply templates: {rcpt} {code} {until} {class} {level} {lease} {list}
+  std::string reject_reply =
+      "550 5.1.1 <{rcpt}>: recipient suppressed after hard bounce ({code}), retry after {until}";
+  std::string defer_reply =
+      "450 4.2.0 <{rcpt}>: recipient deferred after bounce ({code}), retry after {until}";
+  std::string complaint_reply =
+      "550 5.7.1 <{rcpt}>: recipient complained about mail from this sender";
+  std::string unsubscribed_reply = "550 5.7.1 <{rcpt}>: recipient unsubscribed from list {list}";
+  size_t events_maxlen = 1000000;
+  Millis stats_ttl{std::chrono::hours(24 * 35)};
+  Millis message_id_ttl{std::chrono::hours(24 * 7)};
+  std::string journal_path = "/var/lib/bouncegate/journal";
+  Action action_for(OutcomeClass c) const;
+};
+
+struct ClassificationConfig {
+  std::vector<RuleSpec> rules;  // YAML rules first, then the defaults unless replace_defaults
+  bool replace_defaults = false;
+  std::string rules_file;
+};
+
+enum class StoreErrorMode { tempfail, accept };
+
+struct UnsubscribeList {
+  std::string id;
+  std::string sender;   // envelope sender glob, e.g. "news@example.com" or "*@news.example.com"
+  std::string list_id;  // match on an existing List-Id header (glob)
+};
+
+struct UnsubscribeConfig {
+  std::vector<std::string> key_files;  // newest first seals; all open
+  std::string url_base;                // https://unsub.example.com/u/
+  std::string mailto;                  // unsubscribe@example.com
+  bool replace_existing = false;       // existing_header: keep | replace
+  bool skip_multiple_recipients = true;
+  Millis token_max_age{std::chrono::hours(24 * 365)};
+  std::vector<UnsubscribeList> lists;
+};
+
+struct MilterConfig {
+  std::string socket = "inet:8891@127.0.0.1";
+  StoreErrorMode on_store_error = StoreErrorMode::tempfail;
+  std::string store_error_reply = "451 4.3.0 suppression store unavailable, try again later";
+  bool shadow = false;
+  bool gate = true;
+  Millis timeout{std::chrono::seconds(7200)};
+  int backlog = 128;
+};
+
+struct UpstreamConfig {
+  std::string host = "smtp.azurecomm.net";
+  int port = 587;
+  std::string tls = "starttls";  // starttls | implicit | none
+  bool insecure = false;
+  std::string ca_file;  // empty: system store
+  bool verify_hostname = true;
+  std::string username;
+  std::string password_file;
+  std::string password;  // read at load; never logged
+  std::string helo;      // empty: the machine's host name
+  Millis connect_timeout{std::chrono::seconds(30)};
+  Millis command_timeout{std::chrono::seconds(300)};
+  Millis data_timeout{std::chrono::seconds(600)};
+  int pool_size = 4;
+  Millis pool_idle{std::chrono::seconds(60)};
+};
+
+struct RelayConfig {
+  std::vector<std::string> listen{"127.0.0.1:10025"};
+  std::vector<std::string> allow{"127.0.0.0/8", "::1/128"};
+  bool gate = true;
+  int max_recipients = 50;
+  uint64_t max_message_size = 10 * 1024 * 1024;
+  int max_sessions = 1000;
+  std::string hostname;  // banner name; empty: host name
+  Millis client_timeout{std::chrono::seconds(300)};
+  UpstreamConfig upstream;
+  int rate_per_minute = 0;  // 0: unlimited
+  int rate_per_hour = 0;
+  Millis throttle_pause{std::chrono::seconds(60)};
+};
+
+struct WebConfig {
+  std::string listen = "127.0.0.1:8025";
+  std::string event_grid_secret_file;
+  std::string event_grid_secret;  // read at load; never logged
+  uint64_t max_body = 1024 * 1024;
+  Millis request_timeout{std::chrono::seconds(10)};
+  Millis event_dedupe_ttl{std::chrono::hours(48)};
+};
+
+struct LoggingConfig {
+  bool json = false;
+  std::string level = "info";  // debug | info | notice | warning | error
+};
+
+struct MetricsConfig {
+  std::string milter_listen;  // empty: off
+  std::string relay_listen;
+  std::string web_listen;
+  std::vector<std::string> top_domains;
+};
+
+struct Config {
+  std::string source_file;
+  RedisConfig redis;
+  SuppressionConfig suppression;
+  ClassificationConfig classification;
+  MilterConfig milter;
+  RelayConfig relay;
+  WebConfig web;
+  UnsubscribeConfig unsubscribe;
+  LoggingConfig logging;
+  MetricsConfig metrics;
+  std::shared_ptr<const Classifier> classifier;  // compiled from classification.rules
+};
+
+// Loads and validates; throws ConfigError("file:line:column: key.path: message").
+// Secrets named by *_file keys are read here; $CREDENTIALS_DIRECTORY/<name> is tried when a
+// secret file name is relative.
+std::shared_ptr<const Config> load_config(const std::string& path);
+std::shared_ptr<const Config> load_config_text(const std::string& yaml, const std::string& origin);
+
+inline constexpr const char* kDefaultConfigPath = "/etc/bouncegate/bouncegate.yaml";
+
+}  // namespace bouncegate

@@ -1,0 +1,96 @@
+// journald-friendly logging: "<6>ID: message key=value ..." or JSON lines.
+#include "core/log.hpp"
+
+#include <cstdio>
+#include <mutex>
+
+namespace bouncegate {
+namespace {
+
+struct LogState {
+  bool json = false;
+  int max_level = 6;
+  std::string program = "bouncegate";
+  std::mutex mu;
+};
+LogState& state() {
+  static LogState s;
+  return s;
+}
+
+std::string json_escape(std::string_view v) {
+  std::string o;
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+void log_configure(bool json, std::string_view level, std::string_view program) {
+  auto& s = state();
+  std::lock_guard lock(s.mu);
+  s.json = json;
+  s.program = program;
+  s.max_level = level == "debug"     ? 7
+                : level == "notice"  ? 5
+                : level == "warning" ? 4
+                : level == "error"   ? 3
+                                     : 6;
+}
+
+std::string log_quote(std::string_view v) {
+  bool plain = !v.empty();
+  for (char c : v)
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
+      plain = false;
+  if (plain) return std::string(v);
+  std::string o = "\"";
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c < 0x20) {
+      o += ' ';
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  return o + "\"";
+}
+
+void log_event(LogLevel level, std::string_view id, std::string_view message,
+               std::initializer_list<std::pair<std::string_view, std::string>> fields) {
+  auto& s = state();
+  int lv = static_cast<int>(level);
+  if (lv > s.max_level) return;
+  std::string line = "<" + std::to_string(lv) + ">";
+  if (s.json) {
+    line += "{\"program\":\"" + json_escape(s.program) + "\"";
+    if (!id.empty()) line += ",\"id\":\"" + json_escape(id) + "\"";
+    line += ",\"msg\":\"" + json_escape(message) + "\"";
+    for (const auto& [k, v] : fields)
+      line += ",\"" + json_escape(k) + "\":\"" + json_escape(v) + "\"";
+    line += "}";
+  } else {
+    if (!id.empty()) line += std::string(id) + ": ";
+    line += message;
+    for (const auto& [k, v] : fields) line += " " + std::string(k) + "=" + log_quote(v);
+  }
+  line += '\n';
+  std::lock_guard lock(s.mu);
+  fwrite(line.data(), 1, line.size(), stderr);
+  fflush(stderr);
+}
+
+}  // namespace bouncegate

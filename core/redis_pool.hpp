@@ -1,0 +1,64 @@
+// A small thread-safe pool of hiredis connections with per-call timeouts, AUTH, SELECT and
+// reconnect with backoff. One owner per context: a connection is used by one thread at a time.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+
+namespace bouncegate {
+
+// Redis could not be reached, timed out or answered with a protocol error.
+struct StoreError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A Redis reply copied out of hiredis' structures (so the reply can be freed at once).
+struct RedisValue {
+  enum Type { nil, integer, string, status, error, array } type = nil;
+  int64_t integer_value = 0;
+  std::string str;
+  std::vector<RedisValue> elements;
+  bool is_nil() const { return type == nil; }
+};
+
+class RedisPool {
+ public:
+  explicit RedisPool(const RedisConfig& cfg);
+  ~RedisPool();
+  RedisPool(const RedisPool&) = delete;
+  RedisPool& operator=(const RedisPool&) = delete;
+
+  // Runs one command; throws StoreError on connection trouble or timeout. Error replies from
+  // Redis come back as RedisValue::error (the caller decides, e.g. NOSCRIPT).
+  RedisValue command(const std::vector<std::string>& argv);
+  // Runs several commands on one connection in one round trip.
+  std::vector<RedisValue> pipeline(const std::vector<std::vector<std::string>>& cmds);
+
+ private:
+  struct Conn {
+    redisContext* ctx = nullptr;
+  };
+  Conn acquire();
+  void release(Conn c, bool healthy);
+  redisContext* connect_one();
+
+  RedisConfig cfg_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<redisContext*> idle_;
+  int open_ = 0;
+  std::chrono::steady_clock::time_point down_until_{};
+  std::string last_error_;
+};
+
+}  // namespace bouncegate

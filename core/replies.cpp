@@ -1,0 +1,97 @@
+// Reply policy: templates for gated recipients and the fixed temporary replies for failures.
+#include "core/replies.hpp"
+
+namespace bouncegate {
+
+std::string SmtpReplyText::line() const {
+  std::string out = code;
+  if (!enhanced.empty()) out += " " + enhanced;
+  if (!text.empty()) out += " " + text;
+  return out;
+}
+
+SmtpReplyText split_reply_line(const std::string& line) {
+  SmtpReplyText r;
+  r.code = line.substr(0, 3);
+  std::string rest = line.size() > 4 ? line.substr(4) : "";
+  size_t sp = rest.find(' ');
+  std::string first = rest.substr(0, sp);
+  if (auto e = parse_enhanced_code(first); e && e->cls == r.code[0] - '0') {
+    r.enhanced = first;
+    r.text = sp == std::string::npos ? "" : rest.substr(sp + 1);
+  } else {
+    r.text = rest;
+  }
+  return r;
+}
+
+namespace {
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (size_t p = s.find(from); p != std::string::npos; p = s.find(from, p + to.size()))
+    s.replace(p, from.size(), to);
+}
+
+}  // namespace
+
+SmtpReplyText gate_reply(const SuppressionConfig& cfg, const GateDecision& d,
+                         const std::string& rcpt) {
+  std::string tpl;
+  switch (d.result) {
+    case GateResult::pass:
+      return {"250", "2.1.5", "ok"};
+    case GateResult::defer:
+      tpl = cfg.defer_reply;
+      break;
+    case GateResult::unsubscribed:
+      tpl = cfg.unsubscribed_reply;
+      break;
+    case GateResult::reject:
+      tpl = (d.entry && d.entry->action == "suppress_permanent") ? cfg.complaint_reply
+                                                                 : cfg.reject_reply;
+      break;
+  }
+  std::string code = d.entry ? d.entry->code : "";
+  int64_t ttl = d.entry ? d.entry->ttl_ms : -1;
+  std::string until = ttl >= 0 ? utc_iso(now_ms() + ttl) : "never";
+  replace_all(tpl, "{rcpt}", rcpt);
+  replace_all(tpl, "{code}", code.empty() ? "no code" : code);
+  replace_all(tpl, "{until}", until);
+  replace_all(tpl, "{class}", d.entry ? d.entry->cls : "");
+  replace_all(tpl, "{level}", d.entry ? std::to_string(d.entry->level) : "0");
+  replace_all(tpl, "{lease}", ttl >= 0 ? format_duration(Millis(ttl)) : "permanent");
+  replace_all(tpl, "{list}", d.list);
+  // Nothing from the store may break the reply onto a second line.
+  for (auto& c : tpl)
+    if (c == '\r' || c == '\n') c = ' ';
+  return split_reply_line(tpl);
+}
+
+SmtpReplyText store_failure_reply(const MilterConfig& cfg) {
+  return split_reply_line(cfg.store_error_reply);
+}
+
+SmtpReplyText upstream_failure_reply(UpstreamFault f, const std::string& detail) {
+  auto with = [&](std::string base) { return detail.empty() ? base : base + " (" + detail + ")"; };
+  switch (f) {
+    case UpstreamFault::connect_failed:
+      return {"421", "4.4.1", with("upstream unreachable, try again later")};
+    case UpstreamFault::tls_failed:
+      return {"454", "4.7.0", with("TLS with upstream not available, try again later")};
+    case UpstreamFault::auth_failed:
+      return {"454", "4.7.0", "upstream authentication failed, try again later"};
+    case UpstreamFault::lost_during_data:
+      return {"451", "4.4.2", with("upstream connection lost, try again later")};
+    case UpstreamFault::timeout:
+      return {"451", "4.4.2", with("upstream timed out, try again later")};
+    case UpstreamFault::protocol_error:
+      return {"451", "4.5.0", with("upstream protocol error, try again later")};
+    case UpstreamFault::throttled:
+      return {"451", "4.7.0", with("sending rate limit reached, try again later")};
+    case UpstreamFault::store_unavailable:
+      return {"451", "4.3.0", "suppression store unavailable, try again later"};
+  }
+  return {"451", "4.3.0", "temporary failure"};
+}
+
+}  // namespace bouncegate

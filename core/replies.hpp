@@ -1,0 +1,44 @@
+// Reply policy in one place: what a suppressed recipient, an unreachable store or a failing
+// upstream turns into on the SMTP wire. Milter and relay both ask here.
+#pragma once
+
+#include <string>
+
+#include "core/config.hpp"
+#include "core/store.hpp"
+
+namespace bouncegate {
+
+// An SMTP reply split the way libmilter's smfi_setreply wants it.
+struct SmtpReplyText {
+  std::string code;          // "550"
+  std::string enhanced;      // "5.1.1" ("" when none)
+  std::string text;          // the rest
+  std::string line() const;  // "550 5.1.1 text"
+};
+
+// Splits "550 5.1.1 text" into its parts (no validation beyond shape).
+SmtpReplyText split_reply_line(const std::string& line);
+
+// Refusal for a gated recipient (reject, defer, unsubscribed, complaint), from the
+// configured templates: {rcpt} {code} {until} {class} {level} {lease} {list}.
+SmtpReplyText gate_reply(const SuppressionConfig& cfg, const GateDecision& d,
+                         const std::string& rcpt);
+
+// What the milter answers when the store cannot be asked (on_store_error: tempfail).
+SmtpReplyText store_failure_reply(const MilterConfig& cfg);
+
+// Upstream trouble the relay turns into a temporary reply so Postfix queues and retries.
+enum class UpstreamFault {
+  connect_failed,     // 421 4.4.1
+  tls_failed,         // 454 4.7.0
+  auth_failed,        // 454 4.7.0
+  lost_during_data,   // 451 4.4.2
+  timeout,            // 451 4.4.2
+  protocol_error,     // 451 4.5.0
+  throttled,          // 451 4.7.0 (rate limit / pause)
+  store_unavailable,  // 451 4.3.0 (relay gate cannot ask)
+};
+SmtpReplyText upstream_failure_reply(UpstreamFault f, const std::string& detail = "");
+
+}  // namespace bouncegate

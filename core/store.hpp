@@ -1,0 +1,131 @@
+// SuppressionStore: every read and state change of the suppression cache in Redis. Each state
+// change of one address is one Lua script call; the lease arithmetic lives in that script only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/outcome.hpp"
+#include "core/redis_pool.hpp"
+
+namespace bouncegate {
+
+// One suppressed address as stored in bg:s:{addr}.
+struct Entry {
+  std::string address;
+  std::string cls;
+  std::string action;
+  int level = 0;
+  int64_t ttl_ms = -1;  // -1: permanent
+  std::string code;
+  std::string text;
+  std::string source;
+  int64_t first_ms = 0;
+  int64_t last_ms = 0;
+  int64_t hits = 0;
+  std::string reason;
+};
+
+enum class GateResult { pass, reject, defer, unsubscribed };
+std::string_view to_string(GateResult r);
+
+struct GateDecision {
+  GateResult result = GateResult::pass;
+  std::optional<Entry> entry;  // after the lease bump
+  std::string list;            // the list (or "*") an unsubscribed recipient left
+};
+
+// Context logged with every event.
+struct EventContext {
+  std::string queue_id;
+  std::string message_id;
+  Source source = Source::cli;
+};
+
+struct OutcomeRecord {
+  std::string address;  // normalised
+  OutcomeClass cls = OutcomeClass::unknown;
+  Action action = Action::record;
+  std::string code;  // "550 5.1.1"
+  std::string text;  // full reply text (stored up to 512 bytes, events keep 2048)
+  std::string rule;
+  EventContext ctx;
+  std::optional<Millis> ttl;  // overrides ladder[0] for a new entry (cli add, upstream mirror)
+  std::string reason;
+};
+
+struct Event {
+  std::string id;  // stream id
+  int64_t ts_ms = 0;
+  std::map<std::string, std::string> fields;
+  std::string get(const std::string& k) const {
+    auto it = fields.find(k);
+    return it == fields.end() ? std::string() : it->second;
+  }
+};
+
+struct ScanFilter {
+  std::string cls;
+  std::string domain;
+  size_t limit = 0;  // 0: all
+};
+
+class SuppressionStore {
+ public:
+  SuppressionStore(const RedisConfig& redis, const SuppressionConfig& suppression);
+
+  // The RCPT decision: one round trip. With `list` set, unsubscribes from that list (or "*")
+  // refuse too. A hit bumps the lease one step (unless dry_run, for shadow mode).
+  GateDecision gate(const std::string& address, const std::string& list, const EventContext& ctx,
+                    bool dry_run = false);
+  // Applies an outcome's action: a lease for suppress/defer, permanent entry, unsubscribe for
+  // reject; every outcome goes to the event stream and hourly per-domain counters.
+  std::optional<Entry> record(const OutcomeRecord& outcome);
+  void unsubscribe(const std::string& address, const std::string& list, const EventContext& ctx);
+  bool remove(const std::string& address, const EventContext& ctx);
+  std::optional<Entry> get(const std::string& address);
+  std::map<std::string, int64_t> unsubscriptions(const std::string& address);
+  std::vector<Entry> scan(const ScanFilter& filter);
+  std::vector<Event> events_since(int64_t since_ms, size_t max = 0);
+  // domain -> class -> count for hours since `since_ms`.
+  std::map<std::string, std::map<std::string, int64_t>> stats(int64_t since_ms,
+                                                              const std::string& domain = "");
+  void remember_message(const std::string& message_id,
+                        const std::map<std::string, std::string>& fields);
+  std::map<std::string, std::string> lookup_message(const std::string& message_id);
+  // True the first time `id` is seen within ttl (Event Grid de-duplication).
+  bool first_seen(const std::string& kind, const std::string& id, Millis ttl);
+  // Shared token bucket: true when a message may be sent now.
+  bool take_send_token(const std::string& bucket, int per_minute, int per_hour);
+  void ping();
+
+  // Writes outcomes that could not reach Redis to the local journal; replay applies them.
+  std::optional<Entry> record_or_journal(const OutcomeRecord& outcome, bool* journaled = nullptr);
+  size_t replay_journal();
+  size_t journal_size();
+
+  const SuppressionConfig& config() const { return sup_; }
+  std::string key_for(const std::string& address) const;
+
+ private:
+  RedisValue run_script(int which, const std::vector<std::string>& keys,
+                        const std::vector<std::string>& args);
+  std::vector<std::string> ladder_args() const;
+
+  RedisConfig redis_cfg_;
+  SuppressionConfig sup_;
+  RedisPool pool_;
+  std::mutex journal_mu_;
+};
+
+int64_t now_ms();
+// "2026-11-27T10:00:00Z"
+std::string utc_iso(int64_t ms);
+
+}  // namespace bouncegate
