@@ -58,5 +58,7 @@ struct Context {
 using Verb = std::function<int(Context&)>;
 
 // Verbs defined in other files of cli/ (registered in main.cpp's table).
+int cmd_ingest(Context& ctx);  // ingest.cpp: DSN/ARF on stdin (Postfix pipe)
+int cmd_token(Context& ctx);   // token.cpp: seal/open unsubscribe tokens
 
 }  // namespace bouncegate::cli

@@ -511,12 +511,12 @@ int cmd_report(Context& ctx) {
     if (!domain.empty() && domain_of(addr) != domain) continue;
     if (!cls.empty() && ev.get("class") != cls) continue;
     if (!only.empty() && addr != only) continue;
+    // Outcome texts hold the whole reply; manual ones may hold only a reason.
     std::string reply = ev.get("code");
     std::string text = ev.get("text");
-    if (!text.empty() && text.rfind(reply, 0) != 0)
-      reply += (reply.empty() ? "" : " ") + text;
-    else if (!text.empty())
-      reply = text;
+    if (!text.empty())
+      reply =
+          (!reply.empty() && text.rfind(reply.substr(0, 3), 0) != 0) ? reply + " " + text : text;
     ++n;
     if (format == "csv") {
       std::cout << utc_iso(ev.ts_ms) << "," << csv_field(addr) << "," << domain_of(addr) << ","
@@ -602,6 +602,8 @@ void usage(std::ostream& o) {
        "  import FILE.csv | export [--format csv|json]\n"
        "  report [--domain D] [--class C] [--since 7d] [--format text|csv|json]\n"
        "  stats [--since 7d] [--by domain|class]\n"
+       "  token seal --list ID ADDR | token open TOKEN   one-click unsubscribe tokens\n"
+       "  ingest [--dry-run] [VERP-RCPT] < MSG  record a DSN/ARF report read on stdin\n"
        "exit codes: 0 ok, 1 not found, 64 usage, 65 bad input, 69 Redis unavailable,\n"
        "            75 temporary failure, 78 bad configuration\n";
 }
@@ -652,6 +654,8 @@ int main(int argc, char** argv) {
       {"export", cmd_export},
       {"report", cmd_report},
       {"stats", cmd_stats},
+      {"token", cmd_token},
+      {"ingest", cmd_ingest},
   };
   auto it = verbs.find(verb);
   if (it == verbs.end()) {

@@ -9,7 +9,10 @@ Learned learn_from_reply(const Config& cfg, const std::string& address, SmtpComm
   l.classification = cfg.classifier->classify(command, reply);
   std::string code = reply.code ? std::to_string(reply.code) : "";
   if (reply.enhanced) code += (code.empty() ? "" : " ") + reply.enhanced->str();
-  l.record = outcome_for_class(cfg, address, l.classification.cls, code, reply.text(), ctx,
+  // The text keeps the whole reply as received (code included): it is the evidence an
+  // operator forwards to the provider.
+  std::string full = reply.code ? std::to_string(reply.code) + " " + reply.text() : reply.text();
+  l.record = outcome_for_class(cfg, address, l.classification.cls, code, full, ctx,
                                l.classification.rule_id);
   return l;
 }

@@ -94,4 +94,24 @@ SmtpReplyText upstream_failure_reply(UpstreamFault f, const std::string& detail)
   return {"451", "4.3.0", "temporary failure"};
 }
 
+SmtpReplyText relay_refusal_reply(RelayRefusal r) {
+  switch (r) {
+    case RelayRefusal::client_not_allowed:
+      return {"554", "5.7.1", "relay access denied for this client"};
+    case RelayRefusal::too_many_sessions:
+      return {"421", "4.3.2", "too many sessions, try again later"};
+    case RelayRefusal::shutting_down:
+      return {"421", "4.3.2", "service shutting down, try again later"};
+    case RelayRefusal::too_many_recipients:
+      return {"452", "4.5.3", "too many recipients for this message"};
+    case RelayRefusal::message_too_big:
+      return {"552", "5.3.4", "message size exceeds fixed limit"};
+    case RelayRefusal::line_too_long:
+      return {"500", "5.5.2", "line too long"};
+    case RelayRefusal::timeout:
+      return {"421", "4.4.2", "timeout, closing connection"};
+  }
+  return {"421", "4.3.0", "refused"};
+}
+
 }  // namespace bouncegate

@@ -41,4 +41,16 @@ enum class UpstreamFault {
 };
 SmtpReplyText upstream_failure_reply(UpstreamFault f, const std::string& detail = "");
 
+// Limits and access rules the relay enforces itself, before or instead of the upstream.
+enum class RelayRefusal {
+  client_not_allowed,   // 554 5.7.1 (relay.allow)
+  too_many_sessions,    // 421 4.3.2 (relay.max_sessions)
+  shutting_down,        // 421 4.3.2 (SIGTERM drain)
+  too_many_recipients,  // 452 4.5.3 (relay.max_recipients)
+  message_too_big,      // 552 5.3.4 (relay.max_message_size, SIZE or during DATA)
+  line_too_long,        // 500 5.5.2 (512-octet command line, 1000-octet text line)
+  timeout,              // 421 4.4.2 (relay.client_timeout)
+};
+SmtpReplyText relay_refusal_reply(RelayRefusal r);
+
 }  // namespace bouncegate

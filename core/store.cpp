@@ -560,6 +560,11 @@ bool SuppressionStore::first_seen(const std::string& kind, const std::string& id
   return v.type == RedisValue::status;
 }
 
+void SuppressionStore::forget_seen(const std::string& kind, const std::string& id) {
+  RedisValue v = pool_.command({"DEL", redis_cfg_.key_prefix + "seen:" + kind + ":" + id});
+  if (v.type == RedisValue::error) throw StoreError("forget_seen: " + v.str);
+}
+
 bool SuppressionStore::take_send_token(const std::string& bucket, int per_minute, int per_hour) {
   if (per_minute <= 0 && per_hour <= 0) return true;
   RedisValue v =

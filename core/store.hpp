@@ -101,6 +101,8 @@ class SuppressionStore {
   std::map<std::string, std::string> lookup_message(const std::string& message_id);
   // True the first time `id` is seen within ttl (Event Grid de-duplication).
   bool first_seen(const std::string& kind, const std::string& id, Millis ttl);
+  // Undoes first_seen when the event could not be recorded, so a retry processes it.
+  void forget_seen(const std::string& kind, const std::string& id);
   // Shared token bucket: true when a message may be sent now.
   bool take_send_token(const std::string& bucket, int per_minute, int per_hour);
   void ping();

@@ -96,7 +96,16 @@ void RedisServer::stop() {
   }
 }
 
+void RedisServer::pause() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void RedisServer::resume() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 RedisServer::~RedisServer() {
+  resume();
   stop();
 }
 

@@ -34,8 +34,10 @@ class RedisServer {
   RedisServer();
   ~RedisServer();
   int port() const { return port_; }
-  void stop();   // SIGKILL, like a crash
-  void start();  // again on the same port
+  void stop();    // SIGKILL, like a crash
+  void start();   // again on the same port
+  void pause();   // SIGSTOP: accepts connections in the kernel, answers nothing
+  void resume();  // SIGCONT
   bool running() const { return pid_ > 0; }
   // Runs redis-cli against it; returns stdout.
   std::string cli(const std::vector<std::string>& args) const;

@@ -1,0 +1,163 @@
+// `bouncegate ingest`: one bounce or complaint mail on stdin (Postfix pipe transport) becomes
+// outcomes in the store. Exit codes follow sysexits so Postfix retries what was not recorded.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/cli.hpp"
+#include "core/address.hpp"
+#include "core/dsn.hpp"
+#include "core/json.hpp"
+#include "core/learn.hpp"
+#include "core/log.hpp"
+#include "core/reply.hpp"
+
+namespace bouncegate::cli {
+namespace {
+
+// Larger than any bounce worth reading; a bigger input is not a bounce (and is not kept).
+constexpr size_t kMaxIngestBytes = 20u << 20;
+
+// Reads stdin up to `limit` bytes; false when there was more.
+bool read_stdin_limited(std::string& out, size_t limit) {
+  char buf[65536];
+  size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+    if (out.size() + got > limit) return false;
+    out.append(buf, got);
+  }
+  return true;
+}
+
+// What one reported recipient turns into; nullopt (with `why`) when there is nothing to record.
+std::optional<OutcomeRecord> outcome_for_recipient(const Config& cfg, const FailedRecipient& r,
+                                                   FeedbackKind kind, const std::string& address,
+                                                   const EventContext& ec, std::string* why) {
+  if (kind == FeedbackKind::arf) {
+    std::string text = "feedback report" + (r.feedback_type.empty() ? "" : ": " + r.feedback_type);
+    return outcome_for_class(cfg, address, OutcomeClass::complaint, "", text, ec,
+                             "arf-" + (r.feedback_type.empty() ? "report" : r.feedback_type));
+  }
+  if (r.action == "relayed" || r.action == "expanded") {
+    *why = "action " + r.action + " is not an outcome";
+    return std::nullopt;
+  }
+  if (r.action == "delivered")
+    return outcome_for_class(cfg, address, OutcomeClass::delivered, r.status, r.diagnostic, ec,
+                             "dsn-delivered");
+  Reply reply = reply_from_status(r.status, r.diagnostic);
+  if (!reply.valid && r.action != "delayed") {
+    *why = "no status and no diagnostic text";
+    return std::nullopt;
+  }
+  Learned l = learn_from_reply(cfg, address, SmtpCommand::any, reply, ec);
+  if (r.action == "delayed") {
+    // A delay is not a final outcome: whatever the text says, it is soft and never suppresses.
+    OutcomeRecord o = outcome_for_class(cfg, address, OutcomeClass::soft, l.record.code,
+                                        l.record.text, ec, "dsn-delayed");
+    if (o.action != Action::record && o.action != Action::ignore) o.action = Action::record;
+    return o;
+  }
+  return l.record;
+}
+
+}  // namespace
+
+int cmd_ingest(Context& ctx) {
+  ctx.args.reject_unknown({"config", "json", "dry-run"});
+  if (ctx.args.positional().size() > 1)
+    throw UsageError("ingest [--dry-run] [ENVELOPE-RECIPIENT] < message");
+  bool dry_run = ctx.args.flag("dry-run");
+  const Config& cfg = ctx.cfg();
+  log_configure(cfg.logging.json, cfg.logging.level, "bouncegate-ingest");
+
+  std::string raw;
+  if (!read_stdin_limited(raw, kMaxIngestBytes)) {
+    log_event(LogLevel::error, "", "input refused",
+              {{"reason", "larger than " + std::to_string(kMaxIngestBytes) + " bytes"}});
+    return kDataErr;
+  }
+  ParsedFeedback fb = parse_feedback(raw);
+  if (fb.kind == FeedbackKind::not_a_message) {
+    log_event(LogLevel::error, "", "input refused: not a mail message", {{"reason", fb.reason}});
+    return kDataErr;
+  }
+  if (fb.kind == FeedbackKind::ignored) {
+    log_event(LogLevel::info, "", "message ignored", {{"reason", fb.reason}});
+    return kOk;
+  }
+
+  // The envelope recipient Postfix passes (${recipient}) may be a VERP return path; it names
+  // the bounced recipient when the report itself does not.
+  std::string verp;
+  if (!ctx.args.positional().empty())
+    verp = decode_verp(ctx.args.positional()[0]).value_or("");
+
+  EventContext ec;
+  ec.source = fb.kind == FeedbackKind::arf ? Source::arf : Source::dsn;
+  ec.message_id = fb.original_message_id;
+  try {
+    if (!dry_run) {
+      // Fail before the first write when the store is down: Postfix retries the whole message.
+      ctx.store().ping();
+      if (!ec.message_id.empty()) {
+        auto m = ctx.store().lookup_message(ec.message_id);
+        if (auto it = m.find("queue_id"); it != m.end()) ec.queue_id = it->second;
+      }
+    }
+    if (fb.recipients.empty() && !verp.empty()) {
+      FailedRecipient only;
+      only.recipient = verp;
+      fb.recipients.push_back(only);
+    }
+    if (fb.recipients.empty())
+      log_event(LogLevel::notice, ec.queue_id, "message ignored",
+                {{"kind", to_string(fb.kind)}, {"reason", "no recipient found"}});
+    for (const FailedRecipient& r : fb.recipients) {
+      std::string raw_rcpt = !r.recipient.empty() ? r.recipient : r.original_recipient;
+      if (raw_rcpt.empty()) raw_rcpt = verp;
+      std::string why;
+      auto addr = normalize_address(raw_rcpt, &why);
+      if (!addr) {
+        log_event(LogLevel::warning, ec.queue_id, "recipient skipped",
+                  {{"rcpt", raw_rcpt}, {"reason", why}});
+        continue;
+      }
+      auto o = outcome_for_recipient(cfg, r, fb.kind, addr->address, ec, &why);
+      if (!o) {
+        log_event(LogLevel::info, ec.queue_id, "recipient ignored",
+                  {{"rcpt", addr->address}, {"action", r.action}, {"reason", why}});
+        continue;
+      }
+      if (dry_run) {
+        std::cout << JsonObject()
+                         .add("address", o->address)
+                         .add("class", to_string(o->cls))
+                         .add("action", to_string(o->action))
+                         .add("code", o->code)
+                         .add("text", o->text)
+                         .add("rule", o->rule)
+                         .add("source", to_string(o->ctx.source))
+                         .add("message_id", o->ctx.message_id)
+                         .str()
+                  << "\n";
+      } else {
+        ctx.store().record(*o);
+      }
+      log_event(LogLevel::info, ec.queue_id, dry_run ? "would record" : "recorded",
+                {{"rcpt", o->address},
+                 {"class", std::string(to_string(o->cls))},
+                 {"action", std::string(to_string(o->action))},
+                 {"code", o->code},
+                 {"source", std::string(to_string(o->ctx.source))},
+                 {"rule", o->rule},
+                 {"message_id", o->ctx.message_id}});
+    }
+  } catch (const StoreError& e) {
+    // Not journaled: Postfix keeps the bounce in its queue and runs us again later.
+    log_event(LogLevel::error, ec.queue_id, "store unavailable, deferring", {{"error", e.what()}});
+    return kTempFail;
+  }
+  return kOk;
+}
+
+}  // namespace bouncegate::cli

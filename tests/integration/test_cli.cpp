@@ -1,0 +1,139 @@
+// The admin CLI through the built binary against a real redis-server: the bounce → lease →
+// report story, import/export, exit codes for usage, not found, bad config and Redis down.
+#include <gtest/gtest.h>
+
+#include "tests/support/harness.hpp"
+
+namespace bouncegate {
+namespace {
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = dir_.file("bouncegate.yaml", test::config_yaml(redis_.port()));
+  }
+  test::RunResult cli(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {test::bin("bouncegate"), "--config", config_});
+    return test::run(args, input);
+  }
+  test::RedisServer redis_;
+  test::TempDir dir_;
+  std::string config_;
+};
+
+bool has(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+TEST_F(CliTest, CheckConfigOkAndBadFileNamesLine) {
+  auto ok = cli({"check-config"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  std::string bad = dir_.file("bad.yaml", "redis:\n  address: 127.0.0.1:6379\n  colour: blue\n");
+  auto r = test::run({test::bin("bouncegate"), "--config", bad, "check-config"});
+  EXPECT_EQ(r.exit_code, 78);
+  EXPECT_TRUE(has(r.err, bad + ":3:3: redis.colour: unknown key")) << r.err;
+  auto missing =
+      test::run({test::bin("bouncegate"), "--config", "/nonexistent.yaml", "check-config"});
+  EXPECT_EQ(missing.exit_code, 78);
+}
+
+TEST_F(CliTest, ClassifyPrintsClassActionAndRule) {
+  auto r = cli({"--json", "classify", "554 5.7.1 [CS01] Message rejected due to local policy"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "\"class\":\"reputation\"")) << r.out;
+  EXPECT_TRUE(has(r.out, "\"action\":\"record\""));
+  EXPECT_TRUE(has(r.out, "\"rule\":\"icloud-local-policy\""));
+  auto s = cli({"classify", "--command", "RCPT"}, "550 5.1.1 user unknown\n452 4.2.2 over quota\n");
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_TRUE(has(s.out, "class=hard action=suppress"));
+  EXPECT_TRUE(has(s.out, "class=soft action=record"));
+}
+
+TEST_F(CliTest, BounceLeaseAndGateStory) {
+  auto rec =
+      cli({"record", "Dead@Example.com", "--reply", "550 5.1.1 <dead@example.com>: user unknown",
+           "--command", "RCPT", "--source", "relay", "--queue-id", "4XkQ9"});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  EXPECT_TRUE(has(rec.out, "class=hard action=suppress")) << rec.out;
+  auto show = cli({"--json", "show", "dead@example.com"});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_TRUE(has(show.out, "\"class\":\"hard\"")) << show.out;
+  EXPECT_TRUE(has(show.out, "\"level\":0"));
+  EXPECT_TRUE(has(show.out, "\"ttl_seconds\":86"));  // 86400 or 86399
+  EXPECT_TRUE(has(show.out, "\"source\":\"relay\""));
+  auto gate = cli({"gate", "dead@example.com"});
+  ASSERT_EQ(gate.exit_code, 0) << gate.err;
+  EXPECT_TRUE(has(gate.out, "decision=reject class=hard level=1 lease=2d")) << gate.out;
+  EXPECT_TRUE(has(
+      gate.out, "550 5.1.1 <dead@example.com>: recipient suppressed after hard bounce (550 5.1.1)"))
+      << gate.out;
+  auto list = cli({"list", "--domain", "example.com"});
+  EXPECT_TRUE(has(list.out, "dead@example.com class=hard level=1")) << list.out;
+  EXPECT_TRUE(has(list.out, "1 suppressed"));
+  auto report = cli({"report", "--domain", "example.com", "--format", "csv"});
+  ASSERT_EQ(report.exit_code, 0);
+  EXPECT_TRUE(has(report.out, "timestamp_utc,recipient,domain,class,action,reply"));
+  EXPECT_TRUE(has(report.out,
+                  "dead@example.com,example.com,hard,suppress,550 5.1.1 <dead@example.com>: user "
+                  "unknown,relay,4XkQ9"))
+      << report.out;
+  auto rm = cli({"remove", "dead@example.com"});
+  EXPECT_EQ(rm.exit_code, 0);
+  EXPECT_EQ(cli({"show", "dead@example.com"}).exit_code, 1);
+  EXPECT_EQ(cli({"remove", "dead@example.com"}).exit_code, 1);
+}
+
+TEST_F(CliTest, ReputationEvidenceReportAndStats) {
+  cli({"record", "a@icloud.com", "--reply", "554 5.7.1 [CS01] Message rejected due to local policy",
+       "--command", "DATA-END", "--source", "relay", "--queue-id", "Q7"});
+  cli({"record", "b@icloud.com", "--reply", "250 2.0.0 OK", "--command", "DATA-END"});
+  EXPECT_EQ(cli({"show", "a@icloud.com"}).exit_code, 1);  // not suppressed
+  auto report = cli({"report", "--domain", "icloud.com", "--class", "reputation", "--since", "7d",
+                     "--format", "csv"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_TRUE(has(report.out,
+                  "a@icloud.com,icloud.com,reputation,record,554 5.7.1 [CS01] Message rejected due "
+                  "to local policy,relay,Q7"))
+      << report.out;
+  EXPECT_FALSE(has(report.out, "b@icloud.com"));
+  auto stats = cli({"stats", "--since", "1d"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_TRUE(has(stats.out, "icloud.com 2 1 0 0 1 0 50.0% 0.0% 50.0%")) << stats.out;
+}
+
+TEST_F(CliTest, AddPermanentAndTtlThenExportImportRoundTrip) {
+  ASSERT_EQ(cli({"add", "x@example.org", "--permanent", "--reason", "legal request"}).exit_code, 0);
+  ASSERT_EQ(cli({"add", "y@example.org", "--ttl", "7d"}).exit_code, 0);
+  auto y = cli({"--json", "show", "y@example.org"});
+  EXPECT_TRUE(has(y.out, "\"ttl_seconds\":604")) << y.out;
+  auto exported = cli({"export", "--format", "csv"});
+  ASSERT_EQ(exported.exit_code, 0);
+  EXPECT_TRUE(has(exported.out, "x@example.org,hard,suppress_permanent,0,-1"));
+  std::string file = dir_.file("export.csv", exported.out);
+  redis_.cli({"FLUSHALL"});
+  auto imp = cli({"import", file});
+  ASSERT_EQ(imp.exit_code, 0) << imp.err;
+  EXPECT_TRUE(has(imp.out, "2 addresses imported"));
+  auto x = cli({"--json", "show", "x@example.org"});
+  EXPECT_TRUE(has(x.out, "\"ttl_seconds\":-1")) << x.out;
+  // A bad line rejects the whole file and names the line.
+  std::string bad = dir_.file("bad.csv", "address\nok@example.org\nnot-an-address\n");
+  auto r = cli({"import", bad});
+  EXPECT_EQ(r.exit_code, 65);
+  EXPECT_TRUE(has(r.err, bad + ":3:")) << r.err;
+  EXPECT_EQ(cli({"show", "ok@example.org"}).exit_code, 1);
+}
+
+TEST_F(CliTest, ExitCodesForUsageAndRedisDown) {
+  EXPECT_EQ(cli({"frobnicate"}).exit_code, 64);
+  EXPECT_EQ(cli({"show"}).exit_code, 64);
+  EXPECT_EQ(cli({"show", "not an address"}).exit_code, 64);
+  EXPECT_EQ(cli({"list", "--class", "nonsense"}).exit_code, 64);
+  redis_.stop();
+  auto r = cli({"show", "a@example.com"});
+  EXPECT_EQ(r.exit_code, 69);
+  EXPECT_TRUE(has(r.err, "suppression store unavailable")) << r.err;
+}
+
+}  // namespace
+}  // namespace bouncegate

@@ -1,0 +1,225 @@
+// Classification: every code of ACS's hard/soft tables, provider texts where the code misleads,
+// the command that drew the reply, and rules from YAML overriding the defaults.
+#include <gtest/gtest.h>
+
+#include "core/classify.hpp"
+#include "core/config.hpp"
+
+namespace bouncegate {
+namespace {
+
+const Classifier& defaults() {
+  static Classifier c(default_rule_specs());
+  return c;
+}
+
+OutcomeClass classify(const std::string& reply, SmtpCommand cmd = SmtpCommand::rcpt) {
+  Reply r = parse_reply(reply);
+  EXPECT_TRUE(r.valid) << reply;
+  return defaults().classify(cmd, r).cls;
+}
+
+OutcomeClass classify_status(const std::string& status) {
+  return defaults().classify(SmtpCommand::any, reply_from_status(status, "")).cls;
+}
+
+struct CodeCase {
+  const char* code;
+  OutcomeClass expected;
+};
+
+class AcsEnhancedCodes : public ::testing::TestWithParam<CodeCase> {};
+
+// A DSN "Status:" alone (no text) must land in the class ACS's table gives it.
+TEST_P(AcsEnhancedCodes, StatusAloneGivesTableClass) {
+  EXPECT_EQ(to_string(classify_status(GetParam().code)), to_string(GetParam().expected))
+      << GetParam().code;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Hard, AcsEnhancedCodes,
+    ::testing::Values(CodeCase{"5.1.1", OutcomeClass::hard}, CodeCase{"5.1.2", OutcomeClass::hard},
+                      CodeCase{"5.1.3", OutcomeClass::hard}, CodeCase{"5.1.4", OutcomeClass::hard},
+                      CodeCase{"5.1.6", OutcomeClass::hard}, CodeCase{"5.1.9", OutcomeClass::hard},
+                      CodeCase{"5.1.10", OutcomeClass::hard}, CodeCase{"5.2.1", OutcomeClass::hard},
+                      CodeCase{"5.3.2", OutcomeClass::hard}, CodeCase{"5.4.1", OutcomeClass::hard},
+                      CodeCase{"5.4.4", OutcomeClass::hard}, CodeCase{"5.4.6", OutcomeClass::hard},
+                      CodeCase{"5.7.13", OutcomeClass::hard},
+                      CodeCase{"5.4.310", OutcomeClass::hard}));
+
+INSTANTIATE_TEST_SUITE_P(
+    Soft, AcsEnhancedCodes,
+    ::testing::Values(
+        CodeCase{"5.2.2", OutcomeClass::soft}, CodeCase{"5.2.3", OutcomeClass::content},
+        CodeCase{"5.2.121", OutcomeClass::rate_limit},
+        CodeCase{"5.2.122", OutcomeClass::rate_limit}, CodeCase{"5.3.1", OutcomeClass::soft},
+        CodeCase{"5.3.3", OutcomeClass::content}, CodeCase{"5.3.4", OutcomeClass::content},
+        CodeCase{"5.5.3", OutcomeClass::rate_limit}, CodeCase{"5.6.1", OutcomeClass::content},
+        CodeCase{"5.6.2", OutcomeClass::content}, CodeCase{"5.6.3", OutcomeClass::content},
+        CodeCase{"5.6.5", OutcomeClass::content}, CodeCase{"5.6.6", OutcomeClass::content},
+        CodeCase{"5.6.11", OutcomeClass::content}, CodeCase{"5.7.1", OutcomeClass::reputation},
+        CodeCase{"5.7.2", OutcomeClass::reputation}, CodeCase{"5.7.12", OutcomeClass::auth},
+        CodeCase{"5.7.15", OutcomeClass::sender}, CodeCase{"5.7.16", OutcomeClass::content},
+        CodeCase{"5.7.17", OutcomeClass::soft}, CodeCase{"5.7.18", OutcomeClass::soft},
+        CodeCase{"5.7.19", OutcomeClass::soft}, CodeCase{"5.7.20", OutcomeClass::auth},
+        CodeCase{"5.7.21", OutcomeClass::auth}, CodeCase{"5.7.22", OutcomeClass::auth},
+        CodeCase{"5.7.23", OutcomeClass::auth}, CodeCase{"5.7.24", OutcomeClass::auth},
+        CodeCase{"5.7.25", OutcomeClass::auth}, CodeCase{"5.7.26", OutcomeClass::auth},
+        CodeCase{"5.7.27", OutcomeClass::sender}, CodeCase{"5.7.28", OutcomeClass::rate_limit},
+        CodeCase{"5.7.29", OutcomeClass::auth}, CodeCase{"5.7.30", OutcomeClass::auth},
+        CodeCase{"5.7.51", OutcomeClass::reputation}));
+
+TEST(AcsBasicCodes, HardAndSoftWithoutEnhancedCode) {
+  for (const char* r : {"521 no mail here", "525 account disabled", "550 mailbox unavailable",
+                        "553 mailbox name not allowed"})
+    EXPECT_EQ(classify(r), OutcomeClass::hard) << r;
+  for (const char* r : {"551 user not local", "552 storage exceeded", "554 transaction failed"})
+    EXPECT_EQ(classify(r, SmtpCommand::data_end), OutcomeClass::soft) << r;
+}
+
+struct TextCase {
+  const char* reply;
+  OutcomeClass expected;
+  SmtpCommand command = SmtpCommand::rcpt;
+};
+
+class ProviderTexts : public ::testing::TestWithParam<TextCase> {};
+
+TEST_P(ProviderTexts, TextDecidesWhereTheCodeMisleads) {
+  EXPECT_EQ(to_string(classify(GetParam().reply, GetParam().command)),
+            to_string(GetParam().expected))
+      << GetParam().reply;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ProviderTexts,
+    ::testing::Values(
+        // iCloud: a reputation block against the sender, never a dead address.
+        TextCase{"554 5.7.1 [CS01] Message rejected due to local policy. Please visit "
+                 "https://support.apple.com/en-us/HT204137",
+                 OutcomeClass::reputation, SmtpCommand::data_end},
+        TextCase{"550 5.1.1 <x@icloud.com>: user does not exist", OutcomeClass::hard},
+        // Full mailboxes wear 5.1.1 or 552 at times.
+        TextCase{"552 5.1.1 <x@example.com>... Mailbox overquota", OutcomeClass::soft},
+        TextCase{"452 4.2.2 The email account that you tried to reach is over quota",
+                 OutcomeClass::soft},
+        // Yahoo's dead address comes as 554 without an enhanced code.
+        TextCase{"554 delivery error: dd This user doesn't have a yahoo.com account "
+                 "(x@yahoo.com) [0] - mta1234.mail.gq1.yahoo.com",
+                 OutcomeClass::hard},
+        TextCase{"421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred due to "
+                 "unexpected volume or user complaints",
+                 OutcomeClass::rate_limit},
+        // Gmail.
+        TextCase{"550-5.1.1 The email account that you tried to reach does not exist.\r\n550 "
+                 "5.1.1 https://support.google.com/mail/?p=NoSuchUser",
+                 OutcomeClass::hard},
+        TextCase{"550-5.7.26 This mail is unauthenticated, which poses a security risk\r\n550 "
+                 "5.7.26 to the sender and Gmail users",
+                 OutcomeClass::auth},
+        TextCase{"550-5.7.1 Our system has detected that this message is likely unsolicited "
+                 "mail.\r\n550 5.7.1 To reduce the amount of spam",
+                 OutcomeClass::reputation},
+        TextCase{"421-4.7.28 Gmail has detected an unusual rate of unsolicited mail",
+                 OutcomeClass::rate_limit},
+        // Outlook / Office 365.
+        TextCase{"550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302)",
+                 OutcomeClass::hard},
+        TextCase{"550 5.7.1 Unfortunately, messages from [192.0.2.1] weren't sent. Please "
+                 "contact your Internet service provider since part of their network is on our "
+                 "block list (S3150)",
+                 OutcomeClass::reputation},
+        TextCase{"550 5.4.1 Recipient address rejected: Access denied. AS(201806281)",
+                 OutcomeClass::hard},
+        TextCase{"550 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using Spamhaus",
+                 OutcomeClass::reputation},
+        // ACS throttling.
+        TextCase{"450 4.5.127 Excessive message rate from sender", OutcomeClass::rate_limit},
+        // Temporary "user unknown" must never be hard.
+        TextCase{"450 4.1.1 <x@example.com>: Recipient address rejected: unverified address",
+                 OutcomeClass::soft},
+        TextCase{"552 5.3.4 Message size exceeds fixed limit", OutcomeClass::content,
+                 SmtpCommand::data_end},
+        TextCase{"554 5.7.1 Virus found in message", OutcomeClass::content,
+                 SmtpCommand::data_end}));
+
+TEST(CommandContext, ReplyToMailFromIsOurSideNotTheRecipients) {
+  EXPECT_EQ(classify("550 5.1.1 sender unknown", SmtpCommand::mail), OutcomeClass::sender);
+  EXPECT_EQ(classify("535 5.7.8 authentication failed", SmtpCommand::auth), OutcomeClass::sender);
+  EXPECT_EQ(classify("554 5.7.1 go away", SmtpCommand::connect), OutcomeClass::reputation);
+}
+
+TEST(CommandContext, Rfc5321TooManyRecipientsAtRcpt) {
+  EXPECT_EQ(classify("552 5.5.3 too many recipients", SmtpCommand::rcpt), OutcomeClass::rate_limit);
+  EXPECT_EQ(classify("452 4.5.3 too many recipients", SmtpCommand::rcpt), OutcomeClass::rate_limit);
+  // The same 552 at end of data is storage.
+  EXPECT_EQ(classify("552 storage allocation exceeded", SmtpCommand::data_end), OutcomeClass::soft);
+}
+
+TEST(Classifier, UnclearPermanentFailuresAreNeverHard) {
+  for (const char* r : {"554 5.0.0 error", "559 strange", "550 5.1.99 odd detail",
+                        "554 5.7.1 policy", "550 5.7.0 no"})
+    EXPECT_NE(classify(r), OutcomeClass::hard) << r;
+}
+
+TEST(Classifier, PositiveRepliesAreDelivered) {
+  EXPECT_EQ(classify("250 2.0.0 OK", SmtpCommand::data_end), OutcomeClass::delivered);
+}
+
+TEST(Classifier, InvalidReplyIsUnknown) {
+  Reply r = parse_reply("garbage");
+  EXPECT_EQ(defaults().classify(SmtpCommand::rcpt, r).cls, OutcomeClass::unknown);
+}
+
+TEST(Classifier, ReportsRuleThatMatched) {
+  auto c = defaults().classify(
+      SmtpCommand::data_end, parse_reply("554 5.7.1 [CS01] Message rejected due to local policy"));
+  EXPECT_EQ(c.rule_id, "icloud-local-policy");
+}
+
+TEST(Classifier, YamlRulesComeBeforeDefaults) {
+  auto cfg = load_config_text(
+      "classification:\n"
+      "  rules:\n"
+      "    - id: local-dead\n"
+      "      class: hard\n"
+      "      code: 554\n"
+      "      text: 'no such person here'\n",
+      "test.yaml");
+  auto c = cfg->classifier->classify(SmtpCommand::rcpt, parse_reply("554 no such person here"));
+  EXPECT_EQ(c.cls, OutcomeClass::hard);
+  EXPECT_EQ(c.rule_id, "local-dead");
+  EXPECT_GT(cfg->classifier->size(), 1u);
+}
+
+TEST(Classifier, ReplaceDefaultsLeavesOnlyOwnRules) {
+  auto cfg = load_config_text(
+      "classification:\n  replace_defaults: true\n  rules:\n"
+      "    - {id: all-soft, class: soft, code: 5xx}\n",
+      "t.yaml");
+  EXPECT_EQ(cfg->classifier->size(), 1u);
+  EXPECT_EQ(cfg->classifier->classify(SmtpCommand::rcpt, parse_reply("550 5.1.1 x")).cls,
+            OutcomeClass::soft);
+}
+
+TEST(Classifier, BadRulesAreRejectedWithLine) {
+  try {
+    load_config_text("classification:\n  rules:\n    - {id: r1, class: nonsense, code: 550}\n",
+                     "bad.yaml");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.yaml:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("nonsense"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_config_text(
+                   "classification:\n  rules:\n    - {id: r2, class: hard, text: '(unclosed'}\n",
+                   "bad.yaml"),
+               ConfigError);
+  EXPECT_THROW(
+      load_config_text("classification:\n  rules:\n    - {id: r3, class: hard, enhanced: '5.1'}\n",
+                       "bad.yaml"),
+      ConfigError);
+}
+
+}  // namespace
+}  // namespace bouncegate
