@@ -2,6 +2,9 @@
 // the command that drew the reply, and rules from YAML overriding the defaults.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "core/classify.hpp"
 #include "core/config.hpp"
 
@@ -219,6 +222,21 @@ TEST(Classifier, BadRulesAreRejectedWithLine) {
       load_config_text("classification:\n  rules:\n    - {id: r3, class: hard, enhanced: '5.1'}\n",
                        "bad.yaml"),
       ConfigError);
+}
+
+}  // namespace
+}  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+TEST(ClassificationDocs, EveryShippedRuleIsDocumented) {
+  std::ifstream in(std::string(BOUNCEGATE_SOURCE_DIR) + "/docs/classification.md");
+  ASSERT_TRUE(in);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  for (const auto& r : default_rule_specs())
+    EXPECT_NE(buf.str().find("`" + r.id + "`"), std::string::npos) << r.id << " is not in docs";
 }
 
 }  // namespace
