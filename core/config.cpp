@@ -73,6 +73,7 @@ std::string format_duration(Millis d) {
 }
 
 std::string RedisConfig::address_text() const {
+  if (!sentinel_master.empty()) return "sentinel:" + sentinel_master;
   return unix_path.empty() ? host + ":" + std::to_string(port) : "unix:" + unix_path;
 }
 
@@ -275,8 +276,29 @@ void load_redis(Section s, RedisConfig& r) {
   s.duration("connect_timeout", r.connect_timeout, Millis(10), Millis(60'000));
   s.integer("pool_size", r.pool_size, 1, 256);
   s.duration("reconnect_backoff", r.reconnect_backoff, Millis(0), Millis(60'000));
-  if (s.has("sentinel"))
-    s.fail(s.node()["sentinel"], "sentinel", "Redis Sentinel is not supported yet");
+  auto sen = s.sub("sentinel");
+  sen.str("master", r.sentinel_master);
+  auto nodes = sen.get("nodes");
+  if (nodes && !nodes.IsNull()) {
+    if (!nodes.IsSequence()) sen.fail(nodes, "nodes", "expected a list of host:port");
+    for (const auto& n : nodes) {
+      std::string a = sen.scalar(n, "nodes");
+      size_t colon = a.rfind(':');
+      char* end = nullptr;
+      long p = colon == std::string::npos ? 0 : std::strtol(a.c_str() + colon + 1, &end, 10);
+      if (colon == std::string::npos || colon == 0 || *end || p < 1 || p > 65535)
+        sen.fail(n, "nodes", "expected host:port, got '" + a + "'");
+      r.sentinel_nodes.emplace_back(a.substr(0, colon), static_cast<int>(p));
+    }
+  }
+  auto spw = sen.get("password_file");
+  if (spw && !spw.IsNull())
+    r.sentinel_password = read_secret(sen, spw, "password_file", sen.scalar(spw, "password_file"));
+  sen.finish();
+  if (!r.sentinel_master.empty() && r.sentinel_nodes.empty())
+    sen.fail(s.node()["sentinel"], "nodes", "a sentinel master needs at least one node");
+  if (r.sentinel_master.empty() && !r.sentinel_nodes.empty())
+    sen.fail(s.node()["sentinel"], "master", "sentinel nodes need the master's name");
   s.finish();
 }
 

@@ -41,6 +41,11 @@ struct RedisConfig {
   Millis connect_timeout{500};
   int pool_size = 8;
   Millis reconnect_backoff{1000};
+  // Redis Sentinel: when `sentinel_master` is set, the master's address is asked of the
+  // sentinels (in order) on every new connection, so a failover is followed.
+  std::string sentinel_master;
+  std::vector<std::pair<std::string, int>> sentinel_nodes;
+  std::string sentinel_password;  // read from sentinel.password_file; never logged
   std::string address_text() const;
 };
 

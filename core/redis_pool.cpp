@@ -4,6 +4,9 @@
 
 #include <sys/time.h>
 
+#include <cstdlib>
+#include <tuple>
+
 namespace bouncegate {
 namespace {
 
@@ -62,10 +65,44 @@ RedisPool::~RedisPool() {
   for (auto* c : idle_) redisFree(c);
 }
 
+// Asks the sentinels, in order, for the current master's address.
+std::pair<std::string, int> RedisPool::master_from_sentinels() {
+  std::string errors;
+  for (const auto& [host, port] : cfg_.sentinel_nodes) {
+    redisContext* s = redisConnectWithTimeout(host.c_str(), port, to_timeval(cfg_.connect_timeout));
+    if (!s || s->err) {
+      errors += " " + host + ":" + std::to_string(port) + (s ? std::string(" ") + s->errstr : "");
+      if (s) redisFree(s);
+      continue;
+    }
+    redisSetTimeout(s, to_timeval(cfg_.timeout));
+    if (!cfg_.sentinel_password.empty()) {
+      const char* argv[] = {"AUTH", cfg_.sentinel_password.c_str()};
+      size_t lens[] = {4, cfg_.sentinel_password.size()};
+      if (auto* r = static_cast<redisReply*>(redisCommandArgv(s, 2, argv, lens)))
+        freeReplyObject(r);
+    }
+    const char* argv[] = {"SENTINEL", "get-master-addr-by-name", cfg_.sentinel_master.c_str()};
+    size_t lens[] = {8, 23, cfg_.sentinel_master.size()};
+    auto* r = static_cast<redisReply*>(redisCommandArgv(s, 3, argv, lens));
+    RedisValue v = convert(r);
+    if (r) freeReplyObject(r);
+    redisFree(s);
+    if (v.type == RedisValue::array && v.elements.size() == 2)
+      return {v.elements[0].str, std::atoi(v.elements[1].str.c_str())};
+    errors +=
+        " " + host + ":" + std::to_string(port) + " does not know master " + cfg_.sentinel_master;
+  }
+  throw StoreError("redis sentinel: no master address:" + errors);
+}
+
 redisContext* RedisPool::connect_one() {
   timeval tv = to_timeval(cfg_.connect_timeout);
-  redisContext* c = cfg_.unix_path.empty()
-                        ? redisConnectWithTimeout(cfg_.host.c_str(), cfg_.port, tv)
+  std::string host = cfg_.host;
+  int port = cfg_.port;
+  if (!cfg_.sentinel_master.empty()) std::tie(host, port) = master_from_sentinels();
+  redisContext* c = cfg_.unix_path.empty() || !cfg_.sentinel_master.empty()
+                        ? redisConnectWithTimeout(host.c_str(), port, tv)
                         : redisConnectUnixWithTimeout(cfg_.unix_path.c_str(), tv);
   if (!c) throw StoreError("redis " + cfg_.address_text() + ": out of memory");
   if (c->err) {
@@ -166,7 +203,17 @@ std::vector<RedisValue> RedisPool::pipeline(const std::vector<std::vector<std::s
     out.push_back(convert(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
   }
-  release(c, true);
+  // A master demoted by a failover answers READONLY; such a connection is dropped so the next
+  // one asks the sentinels again.
+  bool healthy = true;
+  for (const auto& v : out)
+    if (v.type == RedisValue::error &&
+        (v.str.rfind("READONLY", 0) == 0 || v.str.rfind("LOADING", 0) == 0 ||
+         v.str.rfind("MASTERDOWN", 0) == 0))
+      healthy = false;
+  release(c, healthy);
+  if (!healthy)
+    throw StoreError("redis " + cfg_.address_text() + ": server is not a usable master");
   return out;
 }
 

@@ -51,6 +51,7 @@ class RedisPool {
   Conn acquire();
   void release(Conn c, bool healthy);
   redisContext* connect_one();
+  std::pair<std::string, int> master_from_sentinels();
 
   RedisConfig cfg_;
   std::mutex mu_;

@@ -67,21 +67,35 @@ std::string TempDir::file(const std::string& name, const std::string& content) c
   return p;
 }
 
-RedisServer::RedisServer() {
+RedisServer::RedisServer() : RedisServer(std::vector<std::string>{}) {}
+
+RedisServer::RedisServer(std::vector<std::string> extra, const std::string& sentinel_conf)
+    : extra_(std::move(extra)), sentinel_conf_(sentinel_conf) {
   port_ = free_port();
   start();
 }
 
 void RedisServer::start() {
+  std::vector<std::string> argv = {"redis-server"};
+  if (!sentinel_conf_.empty()) {
+    // A sentinel rewrites its configuration file, so it gets its own copy.
+    argv.push_back(dir_.file(
+        "sentinel.conf", "port " + std::to_string(port_) + "\nbind 127.0.0.1\n" + sentinel_conf_));
+    argv.push_back("--sentinel");
+  } else {
+    argv.insert(argv.end(), {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", dir_.path(), "--daemonize", "no"});
+  }
+  argv.insert(argv.end(), extra_.begin(), extra_.end());
   pid_t pid = fork();
   if (pid == 0) {
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
     dup2(devnull, 2);
-    std::string port = std::to_string(port_);
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
-           "", "--appendonly", "no", "--dir", dir_.path().c_str(), "--daemonize", "no",
-           static_cast<char*>(nullptr));
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(s.data());
+    a.push_back(nullptr);
+    execvp(a[0], a.data());
     _exit(127);
   }
   pid_ = pid;

@@ -32,6 +32,9 @@ class TempDir {
 class RedisServer {
  public:
   RedisServer();
+  // extra: more redis-server arguments (e.g. {"--replicaof", "127.0.0.1", "6379"}); with
+  // sentinel_conf non-empty it runs as a sentinel with that configuration text.
+  explicit RedisServer(std::vector<std::string> extra, const std::string& sentinel_conf = "");
   ~RedisServer();
   int port() const { return port_; }
   void stop();    // SIGKILL, like a crash
@@ -46,6 +49,8 @@ class RedisServer {
   TempDir dir_;
   int port_ = 0;
   pid_t pid_ = -1;
+  std::vector<std::string> extra_;
+  std::string sentinel_conf_;
 };
 
 struct RunResult {

@@ -1,0 +1,80 @@
+// Redis Sentinel: a master, a replica and three sentinels on loopback. Suppressions written
+// before the master dies are still enforced after the failover, and gating resumes within 10 s.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/learn.hpp"
+#include "core/store.hpp"
+#include "tests/support/harness.hpp"
+
+namespace bouncegate {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(Sentinel, FailoverKeepsSuppressionsAndGatingResumes) {
+  test::RedisServer master;
+  test::RedisServer replica({"--replicaof", "127.0.0.1", std::to_string(master.port())});
+  std::string monitor = "sentinel monitor bgm 127.0.0.1 " + std::to_string(master.port()) +
+                        " 2\n"
+                        "sentinel down-after-milliseconds bgm 1000\n"
+                        "sentinel failover-timeout bgm 5000\n"
+                        "sentinel parallel-syncs bgm 1\n";
+  test::RedisServer s1({}, monitor), s2({}, monitor), s3({}, monitor);
+  auto cfg = load_config_text(
+      "redis:\n  timeout: 300ms\n  connect_timeout: 300ms\n"
+      "  reconnect_backoff: 200ms\n  sentinel:\n    master: bgm\n"
+      "    nodes: [127.0.0.1:" +
+          std::to_string(s1.port()) + ", 127.0.0.1:" + std::to_string(s2.port()) +
+          ", 127.0.0.1:" + std::to_string(s3.port()) +
+          "]\n"
+          "suppression: {journal_path: ''}\n",
+      "sentinel.yaml");
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  EventContext ctx{"Q", "", Source::milter};
+  auto rec = learn_from_reply(*cfg, "dead@example.com", SmtpCommand::rcpt,
+                              parse_reply("550 5.1.1 user unknown"), ctx);
+  ASSERT_TRUE(store.record(rec.record));
+  // Wait until the replica has the entry before the master dies.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (replica.cli({"EXISTS", "bg:s:{dead@example.com}"}).find('1') == std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "replica never synced";
+    std::this_thread::sleep_for(100ms);
+  }
+  master.stop();
+  auto killed = std::chrono::steady_clock::now();
+  bool served = false;
+  while (std::chrono::steady_clock::now() - killed < 15s) {
+    try {
+      auto d = store.gate("dead@example.com", "", ctx);
+      EXPECT_EQ(d.result, GateResult::reject);
+      served = true;
+      break;
+    } catch (const StoreError&) {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  auto took = std::chrono::steady_clock::now() - killed;
+  ASSERT_TRUE(served) << "no master after failover";
+  EXPECT_LT(took, 10s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                       << " ms";
+  // The new master takes writes.
+  auto e = store.record(learn_from_reply(*cfg, "new@example.com", SmtpCommand::rcpt,
+                                         parse_reply("550 5.1.1 user unknown"), ctx)
+                            .record);
+  ASSERT_TRUE(e);
+  EXPECT_NE(replica.cli({"ROLE"}).find("master"), std::string::npos);
+}
+
+TEST(Sentinel, ConfigNeedsNodesAndMaster) {
+  EXPECT_THROW(load_config_text("redis: {sentinel: {master: m}}\n", "s.yaml"), ConfigError);
+  EXPECT_THROW(load_config_text("redis: {sentinel: {nodes: ['127.0.0.1:26379']}}\n", "s.yaml"),
+               ConfigError);
+  EXPECT_THROW(load_config_text("redis: {sentinel: {master: m, nodes: [nohost]}}\n", "s.yaml"),
+               ConfigError);
+}
+
+}  // namespace
+}  // namespace bouncegate

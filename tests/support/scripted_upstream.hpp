@@ -1,0 +1,71 @@
+// A scripted upstream SMTP server for relay tests: STARTTLS or implicit TLS with a test
+// certificate, AUTH PLAIN/LOGIN, and replies chosen by the recipient's local part.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace bouncegate::test {
+
+// Behaviour by recipient local part (prefix):
+//   bounce-*    RCPT  550 5.1.1 user unknown
+//   multi-*     RCPT  550 multi-line reply (5.1.1)
+//   throttle-*  RCPT  450 4.5.127 Excessive message rate from sender
+//   defer-*     RCPT  451 4.3.0 the first time an address is seen, 250 afterwards
+//   blocked-*   DATA end 554 5.7.1 [CS01] Message rejected due to local policy
+//   drop-*      the connection is closed in the middle of DATA
+// Anything else is accepted.
+struct UpstreamScript {
+  std::string greeting = "220 upstream.test ESMTP scripted";  // e.g. "421 4.3.2 busy"
+  std::string tls_cert, tls_key;  // PEM files; empty: no STARTTLS offered
+  bool implicit_tls = false;
+  std::string password;  // non-empty: AUTH required, any user name with this password
+  std::string capture_dir;  // non-empty: each accepted message is written there
+  std::vector<std::string> ehlo_keywords = {"PIPELINING", "SIZE 10485760", "8BITMIME",
+                                            "SMTPUTF8", "DSN", "ENHANCEDSTATUSCODES"};
+};
+
+class ScriptedUpstream {
+ public:
+  // Listens on 127.0.0.1:`port` (0: a free port) until destroyed.
+  explicit ScriptedUpstream(UpstreamScript script, int port = 0);
+  ~ScriptedUpstream();
+  ScriptedUpstream(const ScriptedUpstream&) = delete;
+  ScriptedUpstream& operator=(const ScriptedUpstream&) = delete;
+
+  int port() const { return port_; }
+  int connections() const { return connections_; }  // TCP connections accepted
+  int messages() const { return messages_; }        // messages accepted at DATA end
+  int auth_failures() const { return auth_failures_; }
+  // Every command line received, in order, across connections ("AUTH ..." lines masked).
+  std::vector<std::string> commands() const;
+  // Blocks (for the standalone server) until stop() is called from elsewhere.
+  void wait();
+  void stop();
+
+ private:
+  void accept_loop();
+  void serve(int fd);
+  std::string reply_for_rcpt(const std::string& rcpt);
+
+  UpstreamScript script_;
+  int port_ = 0;
+  int listen_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> connections_{0}, messages_{0}, auth_failures_{0};
+  mutable std::mutex mu_;
+  std::vector<std::string> commands_;
+  std::set<std::string> deferred_once_;
+  std::set<int> open_fds_;
+  std::vector<std::thread> threads_;
+  std::thread acceptor_;
+  void* tls_ctx_ = nullptr;  // SSL_CTX*
+};
+
+}  // namespace bouncegate::test
