@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "core/address.hpp"
+#include "core/metrics.hpp"
 
 namespace bouncegate {
 namespace {
@@ -317,19 +318,31 @@ std::vector<std::string> SuppressionStore::ladder_args() const {
 
 RedisValue SuppressionStore::run_script(int which, const std::vector<std::string>& keys,
                                         const std::vector<std::string>& args) {
+  static const char* kOpNames[] = {"gate", "record", "unsubscribe", "remove", "rate"};
   const Script& sc = scripts()[which];
   std::vector<std::string> argv = {"EVALSHA", sc.sha, std::to_string(keys.size())};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  RedisValue v = pool_.command(argv);
-  if (v.type == RedisValue::error && v.str.rfind("NOSCRIPT", 0) == 0) {
-    // After a Redis restart or SCRIPT FLUSH: EVAL loads the script again.
-    argv[0] = "EVAL";
-    argv[1] = sc.body;
-    v = pool_.command(argv);
+  auto started = std::chrono::steady_clock::now();
+  auto& metrics = Metrics::instance();
+  try {
+    RedisValue v = pool_.command(argv);
+    if (v.type == RedisValue::error && v.str.rfind("NOSCRIPT", 0) == 0) {
+      // After a Redis restart or SCRIPT FLUSH: EVAL loads the script again.
+      argv[0] = "EVAL";
+      argv[1] = sc.body;
+      v = pool_.command(argv);
+    }
+    if (v.type == RedisValue::error) throw StoreError("redis script error: " + v.str);
+    metrics.observe(
+        "bouncegate_store_call_seconds",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        {{"op", kOpNames[which]}});
+    return v;
+  } catch (const StoreError&) {
+    metrics.inc("bouncegate_store_errors_total", {{"op", kOpNames[which]}});
+    throw;
   }
-  if (v.type == RedisValue::error) throw StoreError("redis script error: " + v.str);
-  return v;
 }
 
 GateDecision SuppressionStore::gate(const std::string& address, const std::string& list,
@@ -350,6 +363,9 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
   GateDecision d;
   if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("gate: unexpected reply");
   const std::string r = str_of(v.elements[0]);
+  Metrics::instance().inc(
+      "bouncegate_gate_decisions_total",
+      {{"result", r}, {"class", v.elements.size() > 1 ? str_of(v.elements[1]) : ""}});
   if (r == "pass") return d;
   d.result = r == "unsubscribed" ? GateResult::unsubscribed
              : r == "defer"      ? GateResult::defer
@@ -399,6 +415,9 @@ std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o) {
                   p + "stat:{" + (domain.empty() ? "-" : domain) + "}:" + hour_stamp(now),
                   p + "u:{" + o.address + "}"},
                  args);
+  Metrics::instance().inc(
+      "bouncegate_outcomes_total",
+      {{"class", std::string(to_string(o.cls))}, {"source", std::string(to_string(o.ctx.source))}});
   if (v.type != RedisValue::array || v.elements.empty())
     throw StoreError("record: unexpected reply");
   if (v.elements.size() < 11) return std::nullopt;
