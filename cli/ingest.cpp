@@ -89,8 +89,7 @@ int cmd_ingest(Context& ctx) {
   // The envelope recipient Postfix passes (${recipient}) may be a VERP return path; it names
   // the bounced recipient when the report itself does not.
   std::string verp;
-  if (!ctx.args.positional().empty())
-    verp = decode_verp(ctx.args.positional()[0]).value_or("");
+  if (!ctx.args.positional().empty()) verp = decode_verp(ctx.args.positional()[0]).value_or("");
 
   EventContext ec;
   ec.source = fb.kind == FeedbackKind::arf ? Source::arf : Source::dsn;

@@ -170,7 +170,8 @@ void ScriptedUpstream::accept_loop() {
 
 std::string ScriptedUpstream::reply_for_rcpt(const std::string& rcpt) {
   std::string lp = local_part(rcpt);
-  if (starts(lp, "BOUNCE-")) return "550 5.1.1 " + rcpt + ": Recipient address rejected: User unknown";
+  if (starts(lp, "BOUNCE-"))
+    return "550 5.1.1 " + rcpt + ": Recipient address rejected: User unknown";
   if (starts(lp, "MULTI-"))
     return "550-5.1.1 The email account that you tried to reach does not exist.\r\n"
            "550 5.1.1 Please try double-checking the recipient's email address.";
@@ -222,7 +223,8 @@ void ScriptedUpstream::serve(int fd) {
       std::string mech = upper(rest.substr(0, rest.find(' ')));
       std::string password;
       if (mech == "PLAIN") {
-        std::string b64 = rest.find(' ') == std::string::npos ? "" : rest.substr(rest.find(' ') + 1);
+        std::string b64 =
+            rest.find(' ') == std::string::npos ? "" : rest.substr(rest.find(' ') + 1);
         if (b64.empty()) {
           c.send("334 ");
           if (!c.read_line(b64)) return;
@@ -290,7 +292,9 @@ void ScriptedUpstream::serve(int fd) {
       }
       if (!ended) return;
       if (blocked) {
-        c.send("554 5.7.1 [CS01] Message rejected due to local policy. Please visit https://support.apple.com/en-us/HT204137");
+        c.send(
+            "554 5.7.1 [CS01] Message rejected due to local policy. Please visit "
+            "https://support.apple.com/en-us/HT204137");
       } else {
         int n = ++messages_;
         if (!script_.capture_dir.empty()) {

@@ -25,10 +25,10 @@ struct UpstreamScript {
   std::string greeting = "220 upstream.test ESMTP scripted";  // e.g. "421 4.3.2 busy"
   std::string tls_cert, tls_key;  // PEM files; empty: no STARTTLS offered
   bool implicit_tls = false;
-  std::string password;  // non-empty: AUTH required, any user name with this password
+  std::string password;     // non-empty: AUTH required, any user name with this password
   std::string capture_dir;  // non-empty: each accepted message is written there
   std::vector<std::string> ehlo_keywords = {"PIPELINING", "SIZE 10485760", "8BITMIME",
-                                            "SMTPUTF8", "DSN", "ENHANCEDSTATUSCODES"};
+                                            "SMTPUTF8",   "DSN",           "ENHANCEDSTATUSCODES"};
 };
 
 class ScriptedUpstream {

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Relay benchmark: smtp-source → bouncegate-relay → smtp-sink against smtp-source → smtp-sink
+# directly, in the same run, at 1 and 100 concurrent sessions; then the relay's peak RSS
+# with 1,000 idle client sessions. Not part of ctest.
+#
+#   bench/relay.sh [BUILD_DIR] [MESSAGES]     (defaults: ./build, 2000)
+#
+# The relay gates every recipient in a private redis-server and forwards in clear to the
+# sink (tls: none, insecure: true): the numbers measure the relay, not TLS.
+set -euo pipefail
+
+BUILD=${1:-build}
+MESSAGES=${2:-2000}
+RELAY=$BUILD/bin/bouncegate-relay
+[ -x "$RELAY" ] || { echo "no $RELAY (build the bouncegate-relay target)" >&2; exit 64; }
+for t in smtp-source smtp-sink redis-server python3; do
+  command -v "$t" >/dev/null || { echo "$t not found" >&2; exit 69; }
+done
+
+WORK=$(mktemp -d /tmp/bouncegate-bench-XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+  for _ in $(seq 100); do
+    python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "port $1 did not open" >&2; return 1
+}
+
+ulimit -n 8192 2>/dev/null || true
+REDIS_PORT=$(free_port); SINK_PORT=$(free_port); RELAY_PORT=$(free_port)
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$WORK" >/dev/null 2>&1 &
+PIDS+=($!)
+smtp-sink -u postfix -c "127.0.0.1:$SINK_PORT" 1024 >/dev/null 2>&1 &
+PIDS+=($!)
+cat >"$WORK/bouncegate.yaml" <<YAML
+redis: {address: 127.0.0.1:$REDIS_PORT}
+suppression: {journal_path: $WORK/journal}
+relay:
+  listen: ["127.0.0.1:$RELAY_PORT"]
+  max_sessions: 2000
+  upstream: {host: 127.0.0.1, port: $SINK_PORT, tls: none, insecure: true, pool_size: 100}
+logging: {level: warning}
+YAML
+wait_port "$REDIS_PORT"; wait_port "$SINK_PORT"
+"$RELAY" --config "$WORK/bouncegate.yaml" 2>"$WORK/relay.log" &
+RELAY_PID=$!
+PIDS+=($RELAY_PID)
+wait_port "$RELAY_PORT" || { cat "$WORK/relay.log" >&2; exit 1; }
+
+# messages/s for smtp-source with $1 sessions against port $2
+rate() {
+  local start end
+  start=$(date +%s.%N)
+  smtp-source -s "$1" -m "$MESSAGES" -l 2048 -f app@example.com -t rcpt@example.net \
+    "127.0.0.1:$2" >/dev/null
+  end=$(date +%s.%N)
+  python3 -c "print(f'{$MESSAGES/($end-$start):.0f}')"
+}
+
+printf '%-12s %12s %12s %8s\n' sessions direct/s relay/s ratio
+for s in 1 100; do
+  d=$(rate "$s" "$SINK_PORT")
+  r=$(rate "$s" "$RELAY_PORT")
+  printf '%-12s %12s %12s %8s\n' "$s" "$d" "$r" "$(python3 -c "print(f'{$r/$d:.2f}')")"
+done
+
+# 1,000 idle sessions: connected, greeted, EHLO'd, then left waiting.
+python3 - "$RELAY_PORT" <<'PY' &
+import socket, sys, time
+port = int(sys.argv[1]); socks = []
+for _ in range(1000):
+    s = socket.create_connection(("127.0.0.1", port)); s.recv(512)
+    s.sendall(b"EHLO bench.test\r\n"); socks.append(s)
+for s in socks: s.recv(4096)
+time.sleep(3)
+PY
+IDLE=$!
+sleep 2.5
+echo "relay peak RSS with 1,000 idle sessions: $(awk '/VmHWM/ {print $2, $3}' /proc/$RELAY_PID/status)"
+wait "$IDLE"
+if grep -q '<[0-3]>' "$WORK/relay.log"; then
+  echo "relay errors:" >&2; grep '<[0-3]>' "$WORK/relay.log" | head >&2
+fi

@@ -1,0 +1,193 @@
+// bouncegate-milter: process life cycle - options, config snapshot, libmilter socket, signals
+// (SIGHUP reload, SIGTERM/SIGINT stop) in the main thread via sigwait, and sd_notify.
+#include <libmilter/mfapi.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "core/log.hpp"
+#include "milter/filter.hpp"
+
+namespace bouncegate::milter {
+namespace {
+
+constexpr int kExitConfig = 78;  // EX_CONFIG
+constexpr int kExitSoftware = 70;
+
+void usage(std::ostream& o) {
+  o << "usage: bouncegate-milter [--config FILE] [--check-config]\n"
+       "  --config FILE    configuration (default "
+    << kDefaultConfigPath
+    << ")\n"
+       "  --check-config   validate the configuration and token keys, then exit (0 or 78)\n";
+}
+
+void configure_logging(const Config& c) {
+  log_configure(c.logging.json, c.logging.level, "bouncegate-milter");
+}
+
+// libmilter notices smfi_stop() only when its listener's poll (5 s) returns; a connection to
+// the listening socket just before makes it return at once. Best effort, inet sockets only: at
+// worst the stop takes the 5 s.
+void wake_listener(const std::string& socket_spec) {
+  std::string spec = socket_spec;
+  bool v6 = spec.rfind("inet6:", 0) == 0;
+  if (!v6 && spec.rfind("inet:", 0) != 0) return;
+  spec = spec.substr(v6 ? 6 : 5);
+  auto at = spec.find('@');
+  std::string port = spec.substr(0, at);
+  std::string host = at == std::string::npos ? (v6 ? "::1" : "127.0.0.1") : spec.substr(at + 1);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &res) != 0) return;
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    (void)connect(fd, res->ai_addr, res->ai_addrlen);
+    close(fd);
+  }
+  freeaddrinfo(res);
+}
+
+// A bad file is refused and the running snapshot kept.
+void reload(const std::string& path) {
+  sd_notify(0, "RELOADING=1");
+  try {
+    auto rt = build_runtime(path);
+    configure_logging(*rt->config);
+    install_runtime(rt);
+    log_event(LogLevel::notice, "", "configuration reloaded", {{"file", path}});
+  } catch (const std::exception& e) {
+    log_event(LogLevel::error, "", "configuration reload refused, keeping the running one",
+              {{"error", e.what()}});
+  }
+  sd_notify(0, "READY=1");
+}
+
+int run(const std::string& config_path) {
+  std::shared_ptr<const Runtime> rt;
+  try {
+    rt = build_runtime(config_path);
+  } catch (const std::exception& e) {
+    std::cerr << "bouncegate-milter: " << e.what() << "\n";
+    return kExitConfig;
+  }
+  configure_logging(*rt->config);
+  install_runtime(rt);
+  const MilterConfig& mc = rt->config->milter;
+
+  // Block the signals in every thread; the main thread takes them with sigwait. (Linux hands a
+  // process-directed signal to the main thread first when it is waiting for it, ahead of
+  // libmilter's own signal thread.)
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  smfiDesc desc = filter_description();
+  if (smfi_register(desc) == MI_FAILURE ||
+      smfi_setconn(const_cast<char*>(mc.socket.c_str())) == MI_FAILURE) {
+    log_event(LogLevel::error, "", "cannot register the filter", {{"socket", mc.socket}});
+    return kExitSoftware;
+  }
+  smfi_settimeout(static_cast<int>(mc.timeout.count() / 1000));
+  smfi_setbacklog(mc.backlog);
+  if (smfi_opensocket(1) == MI_FAILURE) {
+    log_event(LogLevel::error, "", "cannot open the milter socket", {{"socket", mc.socket}});
+    return kExitSoftware;
+  }
+
+  pthread_t main_thread = pthread_self();
+  int milter_rc = 0;
+  std::thread milter([&] {
+    milter_rc = smfi_main();
+    pthread_kill(main_thread, SIGUSR1);  // wake the signal loop when libmilter stops by itself
+  });
+  log_event(
+      LogLevel::notice, "", "started",
+      {{"socket", mc.socket},
+       {"shadow", mc.shadow ? "yes" : "no"},
+       {"gate", mc.gate ? "yes" : "no"},
+       {"on_store_error", mc.on_store_error == StoreErrorMode::tempfail ? "tempfail" : "accept"}});
+  sd_notify(0, "READY=1");
+
+  uint64_t watchdog_us = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0;
+  for (;;) {
+    int sig = -1;
+    if (watchdog) {
+      timespec ts{static_cast<time_t>(watchdog_us / 2'000'000),
+                  static_cast<long>((watchdog_us / 2) % 1'000'000 * 1000)};
+      sig = sigtimedwait(&set, nullptr, &ts);
+      if (sig < 0) {
+        sd_notify(0, "WATCHDOG=1");
+        continue;
+      }
+    } else if (sigwait(&set, &sig) != 0) {
+      continue;
+    }
+    if (sig == SIGHUP) {
+      reload(config_path);
+      continue;
+    }
+    if (sig == SIGTERM || sig == SIGINT) {
+      sd_notify(0, "STOPPING=1");
+      log_event(LogLevel::notice, "", "stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
+      // Wake first: once smfi_stop() has closed the socket there is nothing left to connect to.
+      wake_listener(mc.socket);
+      smfi_stop();
+    }
+    break;  // SIGTERM/SIGINT, or SIGUSR1 from a stopped libmilter
+  }
+  milter.join();
+  sd_notify(0, "STOPPING=1");
+  log_event(LogLevel::notice, "", "stopped");
+  return milter_rc == MI_SUCCESS ? 0 : kExitSoftware;
+}
+
+}  // namespace
+}  // namespace bouncegate::milter
+
+int main(int argc, char** argv) {
+  using namespace bouncegate;
+  std::string config_path = kDefaultConfigPath;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (a.rfind("--config=", 0) == 0) {
+      config_path = a.substr(9);
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else if (a == "--help" || a == "-h") {
+      milter::usage(std::cout);
+      return 0;
+    } else {
+      std::cerr << "bouncegate-milter: unknown argument '" << a << "'\n";
+      milter::usage(std::cerr);
+      return 64;
+    }
+  }
+  if (check_only) {
+    try {
+      auto cfg = load_config(config_path);
+      TokenKeyring::load(cfg->unsubscribe.key_files);
+      std::cout << cfg->source_file << ": ok (milter socket " << cfg->milter.socket << ")\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "bouncegate-milter: " << e.what() << "\n";
+      return milter::kExitConfig;
+    }
+  }
+  return milter::run(config_path);
+}

@@ -1,0 +1,166 @@
+// Listeners, upstream pool upkeep, SIGHUP reload and SIGTERM drain of the relay.
+#include "relay/server.hpp"
+
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <filesystem>
+
+#include "core/log.hpp"
+
+namespace bouncegate {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+tcp::endpoint parse_listen(const std::string& s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+    throw ConfigError("relay.listen: '" + s + "' is not HOST:PORT");
+  std::string host = s.substr(0, colon);
+  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port = s.substr(colon + 1);
+  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+      std::stoi(port) > 65535)
+    throw ConfigError("relay.listen: '" + s + "': bad port");
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw ConfigError("relay.listen: '" + s + "': not an IP address");
+  return tcp::endpoint(addr, static_cast<unsigned short>(std::stoi(port)));
+}
+
+void validate_relay_config(const Config& cfg) {
+  for (const auto& l : cfg.relay.listen) parse_listen(l);
+  try {
+    AccessList a(cfg.relay.allow);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(cfg.source_file + ": " + e.what());
+  }
+  const auto& ca = cfg.relay.upstream.ca_file;
+  if (!ca.empty() && !std::filesystem::is_regular_file(ca))
+    throw ConfigError(cfg.source_file + ": relay.upstream.ca_file: cannot read '" + ca + "'");
+}
+
+namespace {
+
+bool same_upstream(const UpstreamConfig& a, const UpstreamConfig& b) {
+  return a.host == b.host && a.port == b.port && a.tls == b.tls && a.ca_file == b.ca_file &&
+         a.verify_hostname == b.verify_hostname && a.username == b.username &&
+         a.password == b.password && a.helo == b.helo && a.pool_size == b.pool_size &&
+         a.pool_idle == b.pool_idle && a.connect_timeout == b.connect_timeout &&
+         a.command_timeout == b.command_timeout && a.data_timeout == b.data_timeout;
+}
+
+}  // namespace
+
+RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg,
+                         std::string config_path)
+    : rt_(io), config_path_(std::move(config_path)), sweep_timer_(io), drain_timer_(io) {
+  validate_relay_config(*cfg);
+  rt_.cfg = cfg;
+  rt_.store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
+  rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream);
+  rt_.access = std::make_shared<AccessList>(cfg->relay.allow);
+}
+
+void RelayServer::start() {
+  for (const auto& l : rt_.cfg->relay.listen) {
+    auto ep = parse_listen(l);
+    auto a = std::make_unique<tcp::acceptor>(rt_.io);
+    boost::system::error_code ec;
+    a->open(ep.protocol(), ec);
+    if (!ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) a->bind(ep, ec);
+    if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + l + ": " + ec.message());
+    log_event(LogLevel::info, "", "listening", {{"address", l}});
+    acceptors_.push_back(std::move(a));
+  }
+  for (auto& a : acceptors_) asio::co_spawn(rt_.io, accept_loop(*a), asio::detached);
+  asio::co_spawn(rt_.io, sweep_loop(), asio::detached);
+}
+
+awaitable<void> RelayServer::accept_loop(tcp::acceptor& acceptor) {
+  for (;;) {
+    boost::system::error_code ec;
+    tcp::socket s = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (!acceptor.is_open()) co_return;
+      log_event(LogLevel::warning, "", "accept failed", {{"error", ec.message()}});
+      continue;
+    }
+    asio::co_spawn(rt_.io, run_client_session(rt_, std::move(s)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        log_event(LogLevel::error, "", "session ended by an error", {{"error", ex.what()}});
+      }
+    });
+  }
+}
+
+awaitable<void> RelayServer::sweep_loop() {
+  while (!rt_.draining) {
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await sweep_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return;
+    rt_.pool->sweep();
+  }
+}
+
+void RelayServer::reload() {
+  std::shared_ptr<const Config> next;
+  try {
+    next = load_config(config_path_);
+    validate_relay_config(*next);
+  } catch (const std::exception& e) {
+    log_event(LogLevel::error, "", "reload refused, keeping the running configuration",
+              {{"error", e.what()}});
+    return;
+  }
+  if (next->relay.listen != rt_.cfg->relay.listen)
+    log_event(LogLevel::warning, "", "relay.listen changes take effect on restart");
+  log_configure(next->logging.json, next->logging.level, "bouncegate-relay");
+  // Running sessions keep the snapshot they started with.
+  if (!same_upstream(next->relay.upstream, rt_.cfg->relay.upstream)) {
+    rt_.pool->clear();
+    rt_.pool = std::make_shared<UpstreamPool>(rt_.io.get_executor(), next->relay.upstream);
+  }
+  rt_.store = std::make_shared<SuppressionStore>(next->redis, next->suppression);
+  rt_.access = std::make_shared<AccessList>(next->relay.allow);
+  rt_.cfg = next;
+  log_event(LogLevel::notice, "", "configuration reloaded", {{"file", config_path_}});
+}
+
+void RelayServer::drain(Millis bound) {
+  if (rt_.draining) return;
+  rt_.draining = true;
+  log_event(LogLevel::notice, "", "draining",
+            {{"sessions", std::to_string(rt_.sessions)}, {"bound", format_duration(bound)}});
+  for (auto& a : acceptors_) {
+    boost::system::error_code ec;
+    a->close(ec);
+  }
+  sweep_timer_.cancel();
+  rt_.pool->clear();
+  asio::co_spawn(rt_.io, drain_loop(std::chrono::steady_clock::now() + bound), asio::detached);
+}
+
+awaitable<void> RelayServer::drain_loop(std::chrono::steady_clock::time_point deadline) {
+  // Polling keeps this simple: the process exits as soon as the last session is gone.
+  while (!rt_.live.empty() && std::chrono::steady_clock::now() < deadline) {
+    drain_timer_.expires_after(std::chrono::milliseconds(100));
+    boost::system::error_code ec;
+    co_await drain_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  auto live = rt_.live;  // force_close() makes sessions leave the set
+  if (!live.empty())
+    log_event(LogLevel::warning, "", "drain bound reached, closing sessions",
+              {{"sessions", std::to_string(live.size())}});
+  for (auto* s : live) force_close(s);
+}
+
+}  // namespace bouncegate

@@ -1,0 +1,571 @@
+// One client (Postfix) session: reads pipelined commands, answers locally what the relay
+// decides itself, forwards the rest to the upstream and learns from every upstream reply.
+// clang-format off
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+// clang-format on
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdio>
+
+#include "core/address.hpp"
+#include "core/learn.hpp"
+#include "core/log.hpp"
+#include "core/replies.hpp"
+#include "relay/deadline.hpp"
+#include "relay/message_stream.hpp"
+#include "relay/server.hpp"
+#include "relay/session_state.hpp"
+
+namespace bouncegate {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+struct ClientIo {
+  explicit ClientIo(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  bool timed_out = false;
+  void close_socket() {
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  }
+};
+
+std::string host_name() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host[0] ? host : "localhost";
+}
+
+// The MAIL/RCPT line for the upstream, keeping only parameters it can honour.
+std::string upstream_line(const CommandLine& c, const UpstreamCapabilities& caps) {
+  std::string line = c.verb == Verb::mail ? "MAIL FROM:<" : "RCPT TO:<";
+  line += c.path + ">";
+  for (const auto& [k, v] : c.params) {
+    bool keep = (k == "SIZE") || (k == "BODY" && caps.eightbitmime) ||
+                (k == "SMTPUTF8" && caps.smtputf8) ||
+                ((k == "RET" || k == "ENVID" || k == "NOTIFY" || k == "ORCPT") && caps.dsn);
+    if (keep) line += " " + k + (v.empty() ? "" : "=" + v);
+  }
+  return line;
+}
+
+}  // namespace
+
+class ClientSession {
+ public:
+  ClientSession(RelayRuntime& rt, tcp::socket s)
+      : rt_(rt),
+        cfg_(rt.cfg),
+        store_(rt.store),
+        pool_(rt.pool),
+        io_(std::make_shared<ClientIo>(std::move(s))),
+        state_(cfg_->relay.max_recipients, cfg_->relay.max_message_size) {
+    char buf[32];
+    snprintf(buf, sizeof buf, "R%06llX", static_cast<unsigned long long>(++rt_.session_counter));
+    id_ = buf;
+    rt_.live.insert(this);
+  }
+  ~ClientSession() { rt_.live.erase(this); }
+
+  awaitable<void> run();
+  void force_close();
+
+ private:
+  const std::string& log_id() const { return queue_id_.empty() ? id_ : queue_id_; }
+  EventContext context() const { return {queue_id_, message_id_, Source::relay}; }
+
+  void reply(const SmtpReplyText& r) { out_ += r.line() + "\r\n"; }
+  void reply(const Reply& r) { out_ += r.raw() + "\r\n"; }
+  awaitable<bool> flush();
+  awaitable<bool> fill();
+  awaitable<std::optional<std::string>> read_line(bool* too_long);
+
+  awaitable<void> on_ehlo(const CommandLine& c);
+  awaitable<void> on_mail(const CommandLine& c);
+  awaitable<void> on_rcpt(const CommandLine& c);
+  awaitable<void> on_data();
+  awaitable<bool> open_upstream_transaction(const std::string& rcpt);
+  awaitable<void> upstream_failed(const UpstreamError& e, const std::string& rcpt);
+  awaitable<void> learn(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
+                        bool force_record);
+  awaitable<void> end_transaction();
+
+  RelayRuntime& rt_;
+  std::shared_ptr<const Config> cfg_;
+  std::shared_ptr<SuppressionStore> store_;
+  std::shared_ptr<UpstreamPool> pool_;
+  std::shared_ptr<ClientIo> io_;
+  SessionState state_;
+  std::string id_, queue_id_, message_id_;
+  std::string in_, out_;
+  std::unique_ptr<UpstreamConnection> up_;
+  // The upstream cannot take this transaction: every further RCPT gets this answer.
+  std::optional<SmtpReplyText> up_refusal_;
+  std::optional<Reply> up_mail_refused_;
+  bool closing_ = false;
+};
+
+void force_close(ClientSession* s) {
+  s->force_close();
+}
+
+void ClientSession::force_close() {
+  // Best effort without blocking: the drain bound is over.
+  std::string bye = relay_refusal_reply(RelayRefusal::shutting_down).line() + "\r\n";
+  boost::system::error_code ec;
+  io_->socket.non_blocking(true, ec);
+  io_->socket.write_some(asio::buffer(bye), ec);
+  io_->close_socket();
+}
+
+awaitable<bool> ClientSession::flush() {
+  if (out_.empty()) co_return true;
+  boost::system::error_code ec;
+  arm_deadline(io_, cfg_->relay.client_timeout);
+  co_await asio::async_write(io_->socket, asio::buffer(out_),
+                             asio::redirect_error(use_awaitable, ec));
+  disarm_deadline(io_);
+  out_.clear();
+  co_return !ec;
+}
+
+awaitable<bool> ClientSession::fill() {
+  // RFC 2920: replies to a pipelined group go out once the client waits for them.
+  if (!co_await flush()) co_return false;
+  char chunk[16384];
+  boost::system::error_code ec;
+  arm_deadline(io_, cfg_->relay.client_timeout);
+  size_t n = co_await io_->socket.async_read_some(asio::buffer(chunk),
+                                                  asio::redirect_error(use_awaitable, ec));
+  disarm_deadline(io_);
+  if (ec) {
+    if (io_->timed_out) log_event(LogLevel::info, log_id(), "client timed out");
+    co_return false;
+  }
+  in_.append(chunk, n);
+  co_return true;
+}
+
+awaitable<std::optional<std::string>> ClientSession::read_line(bool* too_long) {
+  CommandLineReader reader;
+  for (;;) {
+    size_t used = reader.feed(in_);
+    in_.erase(0, used);
+    if (reader.ready()) {
+      *too_long = reader.too_long();
+      co_return reader.take();
+    }
+    if (!co_await fill()) co_return std::nullopt;
+  }
+}
+
+awaitable<void> ClientSession::run() {
+  boost::system::error_code ec;
+  auto remote = io_->socket.remote_endpoint(ec);
+  std::string ip = ec ? "unknown" : remote.address().to_string();
+  if (!rt_.access->allows(ip)) {
+    log_event(LogLevel::warning, id_, "client refused: not in relay.allow", {{"client", ip}});
+    reply(relay_refusal_reply(RelayRefusal::client_not_allowed));
+    co_await flush();
+    co_return;
+  }
+  if (rt_.sessions >= cfg_->relay.max_sessions || rt_.draining) {
+    log_event(LogLevel::warning, id_, "client refused",
+              {{"client", ip}, {"reason", rt_.draining ? "draining" : "max_sessions"}});
+    reply(relay_refusal_reply(rt_.draining ? RelayRefusal::shutting_down
+                                           : RelayRefusal::too_many_sessions));
+    co_await flush();
+    co_return;
+  }
+  ++rt_.sessions;
+  struct Count {
+    int& n;
+    ~Count() { --n; }
+  } count{rt_.sessions};
+  log_event(LogLevel::debug, id_, "connect", {{"client", ip}});
+  std::string name = cfg_->relay.hostname.empty() ? host_name() : cfg_->relay.hostname;
+  reply(SmtpReplyText{"220", "", name + " ESMTP bouncegate"});
+  while (!closing_) {
+    bool too_long = false;
+    auto line = co_await read_line(&too_long);
+    if (!line) break;
+    if (too_long) {
+      reply(relay_refusal_reply(RelayRefusal::line_too_long));
+      continue;
+    }
+    CommandLine c = parse_command_line(*line);
+    if (rt_.draining && !state_.in_mail() && c.verb != Verb::quit) {
+      reply(relay_refusal_reply(RelayRefusal::shutting_down));
+      break;
+    }
+    if (auto local = state_.check(c)) {
+      reply(*local);
+      continue;
+    }
+    switch (c.verb) {
+      case Verb::helo:
+      case Verb::ehlo:
+        co_await on_ehlo(c);
+        break;
+      case Verb::xforward:
+        // Postfix's queue id leads every log line and is stored with each outcome.
+        if (auto ident = c.param("IDENT");
+            ident && !ident->empty() && ident->size() < 64 && *ident != "[UNAVAILABLE]")
+          queue_id_ = *ident;
+        reply(SmtpReplyText{"250", "2.0.0", "Ok"});
+        break;
+      case Verb::mail:
+        co_await on_mail(c);
+        break;
+      case Verb::rcpt:
+        co_await on_rcpt(c);
+        break;
+      case Verb::data:
+        co_await on_data();
+        break;
+      case Verb::rset:
+        co_await end_transaction();
+        reply(SmtpReplyText{"250", "2.0.0", "Ok"});
+        break;
+      case Verb::noop:
+        reply(SmtpReplyText{"250", "2.0.0", "Ok"});
+        break;
+      case Verb::quit:
+        reply(SmtpReplyText{"221", "2.0.0", "Bye"});
+        closing_ = true;
+        break;
+      default:
+        reply(SmtpReplyText{"502", "5.5.1", "command not implemented"});
+        break;
+    }
+  }
+  co_await end_transaction();
+  co_await flush();
+  io_->socket.shutdown(tcp::socket::shutdown_both, ec);
+  io_->close_socket();
+}
+
+awaitable<void> ClientSession::on_ehlo(const CommandLine& c) {
+  co_await end_transaction();
+  state_.greeted();
+  std::string name = cfg_->relay.hostname.empty() ? host_name() : cfg_->relay.hostname;
+  if (c.verb == Verb::helo) {
+    reply(SmtpReplyText{"250", "", name});
+    co_return;
+  }
+  // What the upstream offers decides what may be promised; learn it once if still unknown.
+  if (!pool_->capabilities().known) {
+    try {
+      auto conn = co_await pool_->acquire();
+      co_await pool_->release(std::move(conn));
+    } catch (const UpstreamError& e) {
+      log_event(LogLevel::warning, id_, "upstream not reachable for EHLO capabilities",
+                {{"upstream", pool_->config().host}, {"error", e.what()}});
+    }
+  }
+  const UpstreamCapabilities& caps = pool_->capabilities();
+  uint64_t size = cfg_->relay.max_message_size;
+  if (caps.size && caps.size < size) size = caps.size;
+  std::vector<std::string> lines = {name, "PIPELINING", "SIZE " + std::to_string(size),
+                                    "ENHANCEDSTATUSCODES"};
+  if (caps.eightbitmime) lines.push_back("8BITMIME");
+  if (caps.smtputf8) lines.push_back("SMTPUTF8");
+  if (caps.dsn) lines.push_back("DSN");
+  lines.push_back("XFORWARD NAME ADDR PROTO HELO IDENT");
+  for (size_t i = 0; i < lines.size(); ++i)
+    out_ += std::string("250") + (i + 1 < lines.size() ? "-" : " ") + lines[i] + "\r\n";
+}
+
+awaitable<void> ClientSession::on_mail(const CommandLine& c) {
+  const RelayConfig& rc = cfg_->relay;
+  if (std::chrono::steady_clock::now() < rt_.paused_until) {
+    log_event(LogLevel::notice, log_id(), "MAIL deferred: upstream asked to slow down");
+    reply(upstream_failure_reply(UpstreamFault::throttled, "upstream throttling"));
+    co_return;
+  }
+  if (rc.rate_per_minute > 0 || rc.rate_per_hour > 0) {
+    bool ok = false;
+    try {
+      auto store = store_;
+      auto take = [store, m = rc.rate_per_minute, h = rc.rate_per_hour] {
+        return store->take_send_token("relay", m, h);
+      };
+      ok = co_await rt_.offload(take);
+    } catch (const std::exception& e) {
+      log_event(LogLevel::error, log_id(), "rate limit check failed", {{"error", e.what()}});
+      reply(upstream_failure_reply(UpstreamFault::store_unavailable));
+      co_return;
+    }
+    if (!ok) {
+      log_event(LogLevel::notice, log_id(), "MAIL deferred: relay.rate_limit reached");
+      reply(upstream_failure_reply(UpstreamFault::throttled));
+      co_return;
+    }
+  }
+  state_.mail_started(c);
+  reply(SmtpReplyText{"250", "2.1.0", "Ok"});
+}
+
+awaitable<void> ClientSession::upstream_failed(const UpstreamError& e, const std::string& rcpt) {
+  SmtpReplyText r = upstream_failure_reply(e.fault, e.reply ? e.reply->one_line() : "");
+  log_event(
+      e.fault == UpstreamFault::auth_failed ? LogLevel::error : LogLevel::warning, log_id(),
+      e.fault == UpstreamFault::auth_failed ? "UPSTREAM AUTHENTICATION FAILED" : "upstream failure",
+      {{"upstream", pool_->config().host + ":" + std::to_string(pool_->config().port)},
+       {"error", e.what()},
+       {"reply", r.line()}});
+  // Replies to connect/EHLO/STARTTLS/AUTH are about the sending side, never the recipient.
+  if (e.reply) co_await learn(rcpt, e.command, *e.reply, true);
+  up_.reset();
+  up_refusal_ = r;
+  reply(r);
+  if (r.code == "421") closing_ = true;
+}
+
+awaitable<bool> ClientSession::open_upstream_transaction(const std::string& rcpt) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::optional<UpstreamError> failure;
+    try {
+      up_ = co_await pool_->acquire();
+      Reply r = co_await up_->command(upstream_line(state_.txn().mail, up_->capabilities()),
+                                      cfg_->relay.upstream.command_timeout);
+      if (r.positive()) co_return true;
+      up_mail_refused_ = r;
+      co_return false;
+    } catch (const UpstreamError& e) {
+      failure = e;
+    }
+    // A pooled connection may have been closed by the server meanwhile: one fresh try.
+    if (up_ && up_->reused && attempt == 0) {
+      up_.reset();
+      continue;
+    }
+    co_await upstream_failed(*failure, rcpt);
+    co_return false;
+  }
+  co_return false;
+}
+
+awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
+  state_.rcpt_seen();
+  std::string why;
+  auto addr = normalize_address(c.path, &why);
+  if (!addr) {
+    reply(SmtpReplyText{"501", "5.1.3", "bad recipient address syntax: " + why});
+    co_return;
+  }
+  if (cfg_->relay.gate) {
+    GateDecision d;
+    try {
+      auto store = store_;
+      auto ask = [store, a = addr->address, ctx = context()] { return store->gate(a, "", ctx); };
+      d = co_await rt_.offload(ask);
+    } catch (const std::exception& e) {
+      log_event(LogLevel::error, log_id(), "suppression store unavailable", {{"error", e.what()}});
+      reply(upstream_failure_reply(UpstreamFault::store_unavailable));
+      co_return;
+    }
+    if (d.result != GateResult::pass) {
+      SmtpReplyText r = gate_reply(store_->config(), d, addr->address);
+      int64_t ttl = d.entry ? d.entry->ttl_ms : -1;
+      log_event(LogLevel::info, log_id(),
+                "to=<" + addr->address + ">, gate=" + std::string(to_string(d.result)) +
+                    ", reply=" + log_quote(r.line()) + ", class=" + (d.entry ? d.entry->cls : "") +
+                    ", lease=" + (ttl >= 0 ? format_duration(Millis(ttl)) : "permanent"));
+      reply(r);
+      co_return;
+    }
+  }
+  if (up_refusal_) {
+    reply(*up_refusal_);
+    co_return;
+  }
+  if (!up_ && !up_mail_refused_) {
+    if (!co_await open_upstream_transaction(addr->address) && !up_mail_refused_) co_return;
+  }
+  if (up_mail_refused_) {
+    // The upstream refused the sender: each recipient hears why, and it is learned as MAIL's.
+    co_await learn(addr->address, SmtpCommand::mail, *up_mail_refused_, false);
+    reply(*up_mail_refused_);
+    co_return;
+  }
+  Reply r;
+  std::optional<UpstreamError> failure;
+  try {
+    r = co_await up_->command(upstream_line(c, up_->capabilities()),
+                              cfg_->relay.upstream.command_timeout);
+  } catch (const UpstreamError& e) {
+    failure = e;
+  }
+  if (failure) {
+    co_await upstream_failed(*failure, addr->address);
+    co_return;
+  }
+  if (r.positive()) {
+    state_.rcpt_accepted(addr->address);
+  } else {
+    co_await learn(addr->address, SmtpCommand::rcpt, r, false);
+  }
+  reply(r);
+  if (r.code == 421) {
+    up_.reset();
+    closing_ = true;
+  }
+}
+
+awaitable<void> ClientSession::on_data() {
+  const UpstreamConfig& uc = cfg_->relay.upstream;
+  const auto recipients = state_.txn().accepted;
+  // A DATA-end failure speaks of the message; with several recipients it is nobody's in
+  // particular, so it is recorded for each but suppresses none.
+  const bool shared = recipients.size() > 1;
+  Reply go;
+  std::optional<UpstreamError> failure;
+  try {
+    go = co_await up_->command("DATA", uc.command_timeout);
+  } catch (const UpstreamError& e) {
+    failure = e;
+  }
+  if (failure) {
+    log_event(LogLevel::warning, log_id(), "upstream failure at DATA",
+              {{"error", failure->what()}});
+    up_.reset();
+    reply(upstream_failure_reply(failure->fault));
+    co_await end_transaction();
+    co_return;
+  }
+  if (go.code != 354) {
+    for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data, go, shared);
+    reply(go);
+    co_await end_transaction();
+    co_return;
+  }
+  reply(go);
+  MessageStream msg(cfg_->relay.max_message_size);
+  bool upstream_ok = true;
+  std::string upstream_error;
+  while (!msg.done()) {
+    if (in_.empty() && !co_await fill()) {
+      // The client went away mid-message: the upstream must not see an end of data.
+      log_event(LogLevel::warning, log_id(), "client lost during DATA");
+      up_.reset();
+      closing_ = true;
+      co_return;
+    }
+    size_t n = msg.feed(in_);
+    if (!msg.failed() && upstream_ok) {
+      try {
+        co_await up_->write_raw(std::string_view(in_).substr(0, n), uc.data_timeout);
+      } catch (const UpstreamError& e) {
+        upstream_ok = false;
+        upstream_error = e.what();
+      }
+    }
+    in_.erase(0, n);
+  }
+  message_id_ = msg.message_id();
+  if (msg.failed()) {
+    up_.reset();  // closing without the final dot is the only way to abandon DATA
+    RelayRefusal why = msg.too_big() ? RelayRefusal::message_too_big : RelayRefusal::line_too_long;
+    log_event(
+        LogLevel::notice, log_id(), "message refused",
+        {{"reason", msg.too_big() ? "size" : "line length"}, {"size", std::to_string(msg.size())}});
+    reply(relay_refusal_reply(why));
+    co_await end_transaction();
+    co_return;
+  }
+  Reply done;
+  if (upstream_ok) {
+    try {
+      done = co_await up_->read_reply(uc.data_timeout);
+    } catch (const UpstreamError& e) {
+      upstream_ok = false;
+      upstream_error = e.what();
+    }
+  }
+  if (!upstream_ok) {
+    up_.reset();
+    SmtpReplyText r = upstream_failure_reply(UpstreamFault::lost_during_data);
+    for (const auto& rcpt : recipients)
+      log_event(LogLevel::warning, log_id(),
+                "to=<" + rcpt + ">, upstream=" + uc.host + ":" + std::to_string(uc.port) +
+                    ", reply=" + log_quote(r.line()) + ", status=deferred",
+                {{"error", upstream_error}});
+    reply(r);
+    co_await end_transaction();
+    co_return;
+  }
+  for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data_end, done, shared);
+  if (!message_id_.empty() && done.positive()) {
+    try {
+      auto store = store_;
+      std::map<std::string, std::string> fields = {
+          {"queue_id", queue_id_.empty() ? id_ : queue_id_}, {"sender", state_.txn().mail.path}};
+      auto remember = [store, mid = message_id_, fields] {
+        store->remember_message(mid, fields);
+        return true;
+      };
+      co_await rt_.offload(remember);
+    } catch (const std::exception& e) {
+      log_event(LogLevel::warning, log_id(), "message id not stored", {{"error", e.what()}});
+    }
+  }
+  reply(done);
+  if (done.code == 421) closing_ = true;
+  co_await end_transaction();
+}
+
+awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
+                                     bool force_record) {
+  Learned l = learn_from_reply(*cfg_, rcpt, cmd, r, context());
+  if (force_record && l.record.action != Action::ignore) l.record.action = Action::record;
+  if (l.record.cls == OutcomeClass::rate_limit && cfg_->relay.throttle_pause.count() > 0) {
+    rt_.paused_until = std::chrono::steady_clock::now() + cfg_->relay.throttle_pause;
+    log_event(LogLevel::notice, log_id(), "upstream throttling: new transactions paused",
+              {{"for", format_duration(cfg_->relay.throttle_pause)}});
+  }
+  std::optional<Entry> entry;
+  bool journaled = false;
+  try {
+    auto store = store_;
+    auto record = [store, rec = l.record, &journaled] {
+      return store->record_or_journal(rec, &journaled);
+    };
+    entry = co_await rt_.offload(record);
+  } catch (const std::exception& e) {
+    log_event(LogLevel::error, log_id(), "outcome not recorded",
+              {{"to", rcpt}, {"error", e.what()}});
+  }
+  const UpstreamConfig& uc = cfg_->relay.upstream;
+  std::string line = "to=<" + rcpt + ">, upstream=" + uc.host + ":" + std::to_string(uc.port) +
+                     ", reply=" + log_quote(r.one_line()) +
+                     ", class=" + std::string(to_string(l.record.cls)) +
+                     ", action=" + std::string(to_string(l.record.action));
+  if (entry && entry->ttl_ms >= 0) line += ", lease=" + format_duration(Millis(entry->ttl_ms));
+  if (journaled) line += ", journaled=yes";
+  log_event(LogLevel::info, log_id(), line);
+}
+
+awaitable<void> ClientSession::end_transaction() {
+  if (up_) co_await pool_->release(std::move(up_));
+  up_.reset();
+  up_refusal_.reset();
+  up_mail_refused_.reset();
+  message_id_.clear();
+  state_.reset();
+}
+
+awaitable<void> run_client_session(RelayRuntime& rt, tcp::socket socket) {
+  ClientSession s(rt, std::move(socket));
+  co_await s.run();
+}
+
+}  // namespace bouncegate

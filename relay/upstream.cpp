@@ -1,0 +1,319 @@
+// Upstream SMTP client and connection pool: every read and write has a deadline; TLS is
+// verified (CA, host name) with SNI and at least TLS 1.2; the password is never logged.
+#include "relay/upstream.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <cctype>
+
+#include "relay/deadline.hpp"
+#include "relay/smtp_command.hpp"
+
+namespace bouncegate {
+
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// The EHLO keyword line for `kw` ("AUTH PLAIN LOGIN"), or "" when absent.
+std::string ehlo_line(const Reply& r, const std::string& kw) {
+  for (size_t i = 1; i < r.lines.size(); ++i) {
+    std::string l = ascii_upper(r.lines[i]);
+    if (l == kw || l.rfind(kw + " ", 0) == 0 || l.rfind(kw + "=", 0) == 0) return l;
+  }
+  return "";
+}
+
+}  // namespace
+
+UpstreamCapabilities capabilities_from_ehlo(const Reply& r) {
+  UpstreamCapabilities c;
+  c.known = true;
+  c.pipelining = !ehlo_line(r, "PIPELINING").empty();
+  c.eightbitmime = !ehlo_line(r, "8BITMIME").empty();
+  c.smtputf8 = !ehlo_line(r, "SMTPUTF8").empty();
+  c.dsn = !ehlo_line(r, "DSN").empty();
+  std::string size = ehlo_line(r, "SIZE");
+  if (size.size() > 5) c.size = std::strtoull(size.c_str() + 5, nullptr, 10);
+  return c;
+}
+
+struct UpstreamConnection::Io {
+  Io(asio::any_io_executor ex, asio::ssl::context& tls) : stream(ex, tls), timer(ex) {}
+  asio::ssl::stream<tcp::socket> stream;
+  asio::steady_timer timer;
+  bool tls_on = false;
+  bool timed_out = false;
+  void close_socket() {
+    boost::system::error_code ignored;
+    stream.lowest_layer().close(ignored);
+  }
+};
+
+UpstreamConnection::UpstreamConnection(asio::any_io_executor ex, asio::ssl::context& tls,
+                                       const UpstreamConfig& cfg)
+    : cfg_(cfg), io_(std::make_shared<Io>(ex, tls)) {}
+
+UpstreamConnection::~UpstreamConnection() {
+  close();
+}
+
+std::string UpstreamConnection::label() const {
+  return cfg_.host + ":" + std::to_string(cfg_.port);
+}
+
+void UpstreamConnection::close() {
+  healthy_ = false;
+  boost::system::error_code ec;
+  io_->timer.cancel();
+  io_->stream.lowest_layer().close(ec);
+}
+
+void UpstreamConnection::arm(Millis timeout) {
+  arm_deadline(io_, timeout);
+}
+
+void UpstreamConnection::disarm() {
+  disarm_deadline(io_);
+}
+
+awaitable<void> UpstreamConnection::write_raw(std::string_view bytes, Millis timeout) {
+  boost::system::error_code ec;
+  arm(timeout);
+  if (io_->tls_on)
+    co_await asio::async_write(io_->stream, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(use_awaitable, ec));
+  else
+    co_await asio::async_write(io_->stream.next_layer(), asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(use_awaitable, ec));
+  disarm();
+  if (ec) {
+    healthy_ = false;
+    throw UpstreamError(io_->timed_out ? UpstreamFault::timeout : UpstreamFault::lost_during_data,
+                        "write to " + label() + ": " + ec.message());
+  }
+}
+
+awaitable<Reply> UpstreamConnection::read_reply(Millis timeout) {
+  ReplyReader reader;
+  char chunk[4096];
+  for (;;) {
+    size_t used = reader.feed(buf_);
+    buf_.erase(0, used);
+    if (reader.ready()) {
+      Reply r = reader.take();
+      if (!r.valid) {
+        healthy_ = false;
+        throw UpstreamError(UpstreamFault::protocol_error,
+                            "bad reply from " + label() + ": " + r.error);
+      }
+      co_return r;
+    }
+    if (reader.failed()) {
+      healthy_ = false;
+      throw UpstreamError(UpstreamFault::protocol_error, "reply from " + label() + " too long");
+    }
+    boost::system::error_code ec;
+    arm(timeout);
+    size_t n = io_->tls_on ? co_await io_->stream.async_read_some(
+                                 asio::buffer(chunk), asio::redirect_error(use_awaitable, ec))
+                           : co_await io_->stream.next_layer().async_read_some(
+                                 asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
+    disarm();
+    if (ec) {
+      healthy_ = false;
+      throw UpstreamError(io_->timed_out ? UpstreamFault::timeout : UpstreamFault::lost_during_data,
+                          "read from " + label() + ": " + ec.message());
+    }
+    buf_.append(chunk, n);
+  }
+}
+
+awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis timeout) {
+  co_await write_raw(line + "\r\n", timeout);
+  co_return co_await read_reply(timeout);
+}
+
+awaitable<Reply> UpstreamConnection::ehlo() {
+  std::string name = cfg_.helo;
+  if (name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    name = host[0] ? host : "localhost";
+  }
+  Reply r = co_await command("EHLO " + name, cfg_.command_timeout);
+  if (r.code != 250)
+    throw UpstreamError(UpstreamFault::protocol_error, "EHLO refused: " + r.one_line(),
+                        SmtpCommand::ehlo, r);
+  caps_ = capabilities_from_ehlo(r);
+  co_return r;
+}
+
+awaitable<void> UpstreamConnection::start_tls() {
+  if (!buf_.empty())  // bytes sent before the handshake must not count as protected
+    throw UpstreamError(UpstreamFault::tls_failed, "data before TLS handshake",
+                        SmtpCommand::starttls);
+  SSL* ssl = io_->stream.native_handle();
+  boost::system::error_code ec;
+  asio::ip::make_address(cfg_.host, ec);
+  bool is_ip = !ec;
+  if (!is_ip) SSL_set_tlsext_host_name(ssl, cfg_.host.c_str());
+  io_->stream.set_verify_mode(asio::ssl::verify_peer);
+  if (cfg_.verify_hostname) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    if (is_ip)
+      X509_VERIFY_PARAM_set1_ip_asc(param, cfg_.host.c_str());
+    else
+      SSL_set1_host(ssl, cfg_.host.c_str());
+  }
+  ec = {};
+  arm(cfg_.connect_timeout);
+  co_await io_->stream.async_handshake(asio::ssl::stream_base::client,
+                                       asio::redirect_error(use_awaitable, ec));
+  disarm();
+  if (ec) {
+    long verify = SSL_get_verify_result(ssl);
+    std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify) : ec.message();
+    throw UpstreamError(UpstreamFault::tls_failed, "TLS with " + label() + ": " + why,
+                        SmtpCommand::starttls);
+  }
+  io_->tls_on = true;
+}
+
+awaitable<void> UpstreamConnection::authenticate() {
+  // The EHLO reply after TLS says which mechanisms are offered.
+  Reply e = co_await ehlo();
+  std::string mechs = ehlo_line(e, "AUTH");
+  auto offered = [&](const std::string& m) {
+    return mechs.find(" " + m + " ") != std::string::npos ||
+           (mechs.size() >= m.size() && mechs.compare(mechs.size() - m.size(), m.size(), m) == 0 &&
+            mechs[mechs.size() - m.size() - 1] == ' ');
+  };
+  Reply r;
+  if (offered("PLAIN")) {
+    std::string token = std::string(1, '\0') + cfg_.username + std::string(1, '\0') + cfg_.password;
+    r = co_await command("AUTH PLAIN " + base64(token), cfg_.command_timeout);
+  } else if (offered("LOGIN")) {
+    r = co_await command("AUTH LOGIN", cfg_.command_timeout);
+    if (r.code == 334) r = co_await command(base64(cfg_.username), cfg_.command_timeout);
+    if (r.code == 334) r = co_await command(base64(cfg_.password), cfg_.command_timeout);
+  } else {
+    throw UpstreamError(UpstreamFault::auth_failed,
+                        "upstream " + label() + " offers neither AUTH PLAIN nor LOGIN",
+                        SmtpCommand::auth);
+  }
+  if (r.code != 235)
+    throw UpstreamError(UpstreamFault::auth_failed,
+                        "AUTH as " + cfg_.username + " rejected: " + r.one_line(),
+                        SmtpCommand::auth, r);
+}
+
+awaitable<void> UpstreamConnection::open() {
+  tcp::resolver resolver(io_->stream.get_executor());
+  boost::system::error_code ec;
+  auto endpoints = co_await resolver.async_resolve(cfg_.host, std::to_string(cfg_.port),
+                                                   asio::redirect_error(use_awaitable, ec));
+  if (ec)
+    throw UpstreamError(UpstreamFault::connect_failed, "resolve " + cfg_.host + ": " + ec.message(),
+                        SmtpCommand::connect);
+  arm(cfg_.connect_timeout);
+  co_await asio::async_connect(io_->stream.next_layer(), endpoints,
+                               asio::redirect_error(use_awaitable, ec));
+  disarm();
+  if (ec)
+    throw UpstreamError(io_->timed_out ? UpstreamFault::timeout : UpstreamFault::connect_failed,
+                        "connect to " + label() + ": " + ec.message(), SmtpCommand::connect);
+  if (cfg_.tls == "implicit") co_await start_tls();
+  Reply greeting;
+  try {
+    greeting = co_await read_reply(cfg_.connect_timeout);
+  } catch (const UpstreamError& e) {
+    throw UpstreamError(UpstreamFault::connect_failed, e.what(), SmtpCommand::connect);
+  }
+  if (greeting.code != 220)
+    throw UpstreamError(UpstreamFault::connect_failed, "greeting: " + greeting.one_line(),
+                        SmtpCommand::connect, greeting);
+  Reply e = co_await ehlo();
+  if (cfg_.tls == "starttls") {
+    if (ehlo_line(e, "STARTTLS").empty())
+      throw UpstreamError(UpstreamFault::tls_failed, "upstream does not offer STARTTLS",
+                          SmtpCommand::starttls);
+    Reply r = co_await command("STARTTLS", cfg_.command_timeout);
+    if (r.code != 220)
+      throw UpstreamError(UpstreamFault::tls_failed, "STARTTLS refused: " + r.one_line(),
+                          SmtpCommand::starttls, r);
+    co_await start_tls();
+  }
+  if (!cfg_.username.empty())
+    co_await authenticate();
+  else if (io_->tls_on)
+    co_await ehlo();  // RFC 3207: forget what was learned before TLS
+  healthy_ = true;
+}
+
+UpstreamPool::UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg)
+    : ex_(ex), cfg_(cfg), tls_(asio::ssl::context::tls_client) {
+  SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+  if (!cfg_.ca_file.empty())
+    tls_.load_verify_file(cfg_.ca_file);
+  else
+    tls_.set_default_verify_paths();
+  tls_.set_verify_mode(asio::ssl::verify_peer);
+}
+
+awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
+  sweep();
+  if (!idle_.empty()) {
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    c->reused = true;
+    co_return c;
+  }
+  auto c = std::make_unique<UpstreamConnection>(ex_, tls_, cfg_);
+  co_await c->open();
+  caps_ = c->capabilities();
+  co_return c;
+}
+
+awaitable<void> UpstreamPool::release(std::unique_ptr<UpstreamConnection> c) {
+  if (!c || !c->healthy() || idle_.size() >= static_cast<size_t>(cfg_.pool_size)) co_return;
+  try {
+    Reply r = co_await c->command("RSET", cfg_.command_timeout);
+    if (r.code != 250) co_return;
+  } catch (const UpstreamError&) {
+    co_return;
+  }
+  if (idle_.size() >= static_cast<size_t>(cfg_.pool_size)) co_return;
+  c->idle_since = std::chrono::steady_clock::now();
+  idle_.push_back(std::move(c));
+}
+
+void UpstreamPool::sweep() {
+  auto now = std::chrono::steady_clock::now();
+  while (!idle_.empty() && now - idle_.front()->idle_since > cfg_.pool_idle) idle_.pop_front();
+}
+
+void UpstreamPool::clear() {
+  idle_.clear();
+}
+
+}  // namespace bouncegate

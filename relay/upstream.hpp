@@ -1,0 +1,110 @@
+// The upstream side of the relay: one SMTP client connection (connect, STARTTLS or implicit
+// TLS with verification and SNI, EHLO, AUTH PLAIN/LOGIN) and the pool that reuses them.
+#pragma once
+
+// clang-format off
+// Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <utility>
+// clang-format on
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "core/config.hpp"
+#include "core/outcome.hpp"
+#include "core/replies.hpp"
+#include "core/reply.hpp"
+
+namespace bouncegate {
+
+namespace asio = boost::asio;
+
+// What went wrong with the upstream: the fault decides the reply to the client; `reply` is
+// the upstream's own answer when there was one, `command` the command that drew it.
+struct UpstreamError : std::runtime_error {
+  UpstreamError(UpstreamFault f, std::string what, SmtpCommand cmd = SmtpCommand::any,
+                std::optional<Reply> r = std::nullopt)
+      : std::runtime_error(std::move(what)), fault(f), command(cmd), reply(std::move(r)) {}
+  UpstreamFault fault;
+  SmtpCommand command;
+  std::optional<Reply> reply;
+};
+
+// The upstream's EHLO keywords that matter end to end.
+struct UpstreamCapabilities {
+  bool known = false;
+  bool pipelining = false, eightbitmime = false, smtputf8 = false, dsn = false;
+  uint64_t size = 0;  // 0: no SIZE or no limit stated
+};
+
+UpstreamCapabilities capabilities_from_ehlo(const Reply& ehlo);
+
+class UpstreamConnection {
+ public:
+  UpstreamConnection(asio::any_io_executor ex, asio::ssl::context& tls, const UpstreamConfig& cfg);
+  ~UpstreamConnection();
+
+  // Connects and gets the session ready for MAIL. Throws UpstreamError.
+  asio::awaitable<void> open();
+  // Sends one command line (CRLF added) and reads the reply. Throws UpstreamError on I/O
+  // trouble (lost_during_data is not used here: the caller knows the phase).
+  asio::awaitable<Reply> command(const std::string& line, Millis timeout);
+  asio::awaitable<void> write_raw(std::string_view bytes, Millis timeout);
+  asio::awaitable<Reply> read_reply(Millis timeout);
+
+  const UpstreamCapabilities& capabilities() const { return caps_; }
+  bool healthy() const { return healthy_; }
+  void close();
+  std::string label() const;  // host:port, for logs
+
+  bool reused = false;  // taken from the pool (may have been closed by the server meanwhile)
+  std::chrono::steady_clock::time_point idle_since;
+
+ private:
+  asio::awaitable<void> start_tls();
+  asio::awaitable<void> authenticate();
+  asio::awaitable<Reply> ehlo();
+  void arm(Millis timeout);
+  void disarm();
+
+  UpstreamConfig cfg_;
+  struct Io;  // socket, TLS stream and deadline timer, shared with the timer's handler
+  std::shared_ptr<Io> io_;
+  std::string buf_;  // bytes read beyond the last reply
+  UpstreamCapabilities caps_;
+  bool healthy_ = false;
+};
+
+// Authenticated connections kept for the next transaction. Single-threaded: used only from
+// the relay's io_context.
+class UpstreamPool {
+ public:
+  UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg);
+  // A ready connection: an idle one from the pool or a new one. Throws UpstreamError.
+  asio::awaitable<std::unique_ptr<UpstreamConnection>> acquire();
+  // Back to the pool when healthy (after RSET) and there is room; closed otherwise.
+  asio::awaitable<void> release(std::unique_ptr<UpstreamConnection> c);
+  void sweep();  // closes connections idle longer than pool_idle
+  void clear();
+  const UpstreamCapabilities& capabilities() const { return caps_; }
+  const UpstreamConfig& config() const { return cfg_; }
+  size_t idle() const { return idle_.size(); }
+
+ private:
+  asio::any_io_executor ex_;
+  UpstreamConfig cfg_;
+  asio::ssl::context tls_;
+  std::deque<std::unique_ptr<UpstreamConnection>> idle_;
+  UpstreamCapabilities caps_;
+};
+
+}  // namespace bouncegate

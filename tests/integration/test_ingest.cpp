@@ -1,0 +1,183 @@
+// `bouncegate ingest` as Postfix's pipe transport runs it: the built binary, one message on
+// stdin, a real redis-server; outcomes checked with `bouncegate show` and the store API.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/store.hpp"
+#include "tests/support/harness.hpp"
+
+namespace bouncegate::test {
+namespace {
+
+std::string corpus_message(const std::string& name) {
+  const char* env = std::getenv("BOUNCEGATE_CORPUS");
+  std::string dir = env ? env : source_path("../shared/corpus/sisimai");
+  std::ifstream in(dir + "/eml/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_FALSE(ss.str().empty()) << "corpus message " << name << " not found";
+  return ss.str();
+}
+
+// A two-recipient RFC 3464 report; `action2` and `status2` shape the second recipient.
+std::string crafted_dsn(const std::string& rcpt1, const std::string& rcpt2,
+                        const std::string& action2, const std::string& status2,
+                        const std::string& diag2) {
+  return "Return-Path: <>\r\n"
+         "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
+         "To: bounces@bounce.example.com\r\n"
+         "Subject: Undelivered Mail Returned to Sender\r\n"
+         "Message-ID: <dsn-1@mx.example.net>\r\n"
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+         "\tboundary=\"BOUNDARY\"\r\n\r\n"
+         "--BOUNDARY\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+         "--BOUNDARY\r\nContent-Type: message/delivery-status\r\n\r\n"
+         "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+         "Final-Recipient: rfc822; " +
+         rcpt1 +
+         "\r\nAction: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.dest.example\r\n"
+         "Diagnostic-Code: smtp; 550 5.1.1 <" +
+         rcpt1 +
+         ">: Recipient address rejected:\r\n User unknown in virtual mailbox table\r\n\r\n"
+         "Final-Recipient: rfc822; " +
+         rcpt2 + "\r\nAction: " + action2 + "\r\nStatus: " + status2 +
+         "\r\nDiagnostic-Code: smtp; " + diag2 +
+         "\r\n\r\n"
+         "--BOUNDARY\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+         "From: news@example.com\r\nMessage-ID: <orig-42@example.com>\r\nSubject: hi\r\n"
+         "--BOUNDARY--\r\n";
+}
+
+class IngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_ = dir_.file("bouncegate.yaml", config_yaml(redis_.port()));
+    cfg_ = load_config(config_);
+    store_ = std::make_unique<SuppressionStore>(cfg_->redis, cfg_->suppression);
+  }
+  RunResult ingest(const std::string& message, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {bin("bouncegate"), "--config", config_, "ingest"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv, message);
+  }
+  RunResult show(const std::string& addr) {
+    return run({bin("bouncegate"), "--config", config_, "--json", "show", addr});
+  }
+  size_t outcome_events() {
+    size_t n = 0;
+    for (const auto& e : store_->events_since(0))
+      if (e.get("kind") != "gate") ++n;
+    return n;
+  }
+
+  RedisServer redis_;
+  TempDir dir_;
+  std::string config_;
+  std::shared_ptr<const Config> cfg_;
+  std::unique_ptr<SuppressionStore> store_;
+};
+
+TEST_F(IngestTest, HardBounceSuppressesAndDelayedDoesNot) {
+  store_->remember_message("orig-42@example.com", {{"queue_id", "4XyZ1abc"}});
+  auto r = ingest(crafted_dsn("gone@dest.example", "slow@dest.example", "delayed", "4.2.2",
+                              "452 4.2.2 mailbox full"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto s = show("gone@dest.example");
+  EXPECT_EQ(s.exit_code, 0);
+  EXPECT_NE(s.out.find("\"class\":\"hard\""), std::string::npos) << s.out;
+  EXPECT_NE(s.out.find("\"source\":\"dsn\""), std::string::npos) << s.out;
+  EXPECT_EQ(show("slow@dest.example").exit_code, 1) << "a delayed DSN must not suppress";
+  bool soft_seen = false, queue_linked = false;
+  for (const auto& e : store_->events_since(0)) {
+    if (e.get("addr") == "slow@dest.example" && e.get("class") == "soft") soft_seen = true;
+    if (e.get("addr") == "gone@dest.example" && e.get("queue_id") == "4XyZ1abc")
+      queue_linked = true;
+  }
+  EXPECT_TRUE(soft_seen);
+  EXPECT_TRUE(queue_linked) << "the original Message-ID links back to the relay's queue id";
+  // One log line per recipient.
+  EXPECT_NE(r.err.find("rcpt=gone@dest.example"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("rcpt=slow@dest.example"), std::string::npos) << r.err;
+}
+
+TEST_F(IngestTest, DeliveredRecipientIsNotSuppressed) {
+  auto r = ingest(
+      crafted_dsn("gone@dest.example", "fine@dest.example", "delivered", "2.0.0", "250 2.0.0 ok"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(show("fine@dest.example").exit_code, 1);
+  EXPECT_EQ(show("gone@dest.example").exit_code, 0);
+}
+
+TEST_F(IngestTest, CorpusDsnSuppressesItsRecipient) {
+  auto r = ingest(corpus_message("rfc3464-01.eml"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto e = store_->get("userunknown@bouncehammer.jp");
+  ASSERT_TRUE(e.has_value()) << r.err;
+  EXPECT_EQ(e->cls, "hard");
+  EXPECT_EQ(e->source, "dsn");
+}
+
+TEST_F(IngestTest, ArfComplaintIsAPermanentEntry) {
+  auto r = ingest(corpus_message("arf-01.eml"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto e = store_->get("redacted@example.net");
+  ASSERT_TRUE(e.has_value()) << r.err;
+  EXPECT_EQ(e->cls, "complaint");
+  EXPECT_EQ(e->source, "arf");
+  EXPECT_EQ(e->ttl_ms, -1);
+}
+
+TEST_F(IngestTest, AutoReplyIsIgnoredWithExitZero) {
+  auto r = ingest(corpus_message("rfc3834-01.eml"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("ignored"), std::string::npos) << r.err;
+  EXPECT_EQ(outcome_events(), 0u);
+}
+
+TEST_F(IngestTest, GarbageIsDataErrorAndRecordsNothing) {
+  EXPECT_EQ(ingest("this is not a mail message at all\n").exit_code, 65);
+  EXPECT_EQ(ingest(std::string("\x89PNG\r\n\x1a\n\0\0\0", 11)).exit_code, 65);
+  EXPECT_EQ(outcome_events(), 0u);
+}
+
+TEST_F(IngestTest, OversizedInputIsDataError) {
+  // ingest stops reading at the limit; the rest of our write must fail with EPIPE, not kill us.
+  signal(SIGPIPE, SIG_IGN);
+  std::string huge = "Subject: x\r\n\r\n" + std::string(21u << 20, 'a');
+  EXPECT_EQ(ingest(huge).exit_code, 65);
+}
+
+TEST_F(IngestTest, StoreDownIsTempFailAndTheRetryRecords) {
+  std::string dsn = crafted_dsn("gone@dest.example", "also@dest.example", "failed", "5.1.1",
+                                "550 5.1.1 user unknown");
+  redis_.stop();
+  auto r = ingest(dsn);
+  EXPECT_EQ(r.exit_code, 75) << r.err;
+  redis_.start();
+  EXPECT_EQ(outcome_events(), 0u);
+  EXPECT_EQ(ingest(dsn).exit_code, 0);
+  EXPECT_TRUE(store_->get("gone@dest.example").has_value());
+  EXPECT_TRUE(store_->get("also@dest.example").has_value());
+}
+
+TEST_F(IngestTest, DryRunPrintsAndWritesNothing) {
+  redis_.stop();  // dry run never needs the store
+  auto r = ingest(corpus_message("rfc3464-01.eml"), {"--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"address\":\"userunknown@bouncehammer.jp\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"class\":\"hard\""), std::string::npos) << r.out;
+}
+
+TEST_F(IngestTest, BadConfigIsExit78) {
+  std::string bad = dir_.file("bad.yaml", "redis: {adress: x}\n");
+  auto r = run({bin("bouncegate"), "--config", bad, "ingest"}, corpus_message("rfc3464-01.eml"));
+  EXPECT_EQ(r.exit_code, 78);
+}
+
+}  // namespace
+}  // namespace bouncegate::test

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Runs one miltertest scenario against the real bouncegate-milter and a private redis-server:
+#   run.sh BIN_DIR SCENARIO.lua
+# Lines "-- milter: KEY: VALUE" / "-- unsubscribe: KEY: VALUE" in the scenario add config keys.
+# Everything started here is stopped and removed on exit, pass or fail.
+set -euo pipefail
+bin_dir=$1
+scenario=$2
+here=$(cd "$(dirname "$0")" && pwd)
+
+tmp=$(mktemp -d /tmp/bouncegate-miltertest.XXXXXX)
+redis_pid=""
+milter_pid=""
+cleanup() {
+  [ -n "$milter_pid" ] && kill "$milter_pid" 2>/dev/null && wait "$milter_pid" 2>/dev/null
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$tmp" >"$tmp/redis.log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 50); do
+  redis-cli -p "$redis_port" PING 2>/dev/null | grep -q PONG && break
+  sleep 0.1
+done
+
+openssl rand -hex 32 >"$tmp/token.key"
+milter_port=$(free_port)
+{
+  echo "redis: {address: 127.0.0.1:$redis_port, timeout: 250ms, connect_timeout: 250ms, reconnect_backoff: 100ms}"
+  echo "suppression:"
+  echo "  journal_path: ''"
+  echo "  actions: {soft: defer}"
+  echo "logging: {level: debug}"
+  echo "milter:"
+  echo "  socket: inet:$milter_port@127.0.0.1"
+  sed -n 's/^-- milter: /  /p' "$scenario"
+  echo "unsubscribe:"
+  echo "  key_files: [$tmp/token.key]"
+  echo "  url_base: https://unsub.example.com/u/"
+  echo "  mailto: unsubscribe@example.com"
+  sed -n 's/^-- unsubscribe: /  /p' "$scenario"
+  echo "  lists:"
+  echo "    - {id: news, sender: '*@news.example.com'}"
+  echo "    - {id: digest, list_id: digest.example.com}"
+} >"$tmp/bouncegate.yaml"
+
+"$bin_dir/bouncegate-milter" --config "$tmp/bouncegate.yaml" >"$tmp/milter.log" 2>&1 &
+milter_pid=$!
+
+rc=0
+BG_CLI="$bin_dir/bouncegate" BG_CONFIG="$tmp/bouncegate.yaml" MILTER_LOG="$tmp/milter.log" \
+  MILTER_SOCKET="inet:$milter_port@127.0.0.1" REDIS_PORT="$redis_port" MILTER_TESTS="$here" \
+  timeout 60 miltertest -s "$scenario" || rc=$?
+if ! kill -0 "$milter_pid" 2>/dev/null; then
+  echo "bouncegate-milter died during the scenario" >&2
+  rc=1
+fi
+if [ "$rc" -ne 0 ]; then
+  echo "--- $(basename "$scenario") failed (rc=$rc); milter log:" >&2
+  cat "$tmp/milter.log" >&2
+fi
+exit "$rc"

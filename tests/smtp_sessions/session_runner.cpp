@@ -1,0 +1,401 @@
+// Replays tests/smtp_sessions/*.session transcripts through the real bouncegate-relay, a
+// scripted upstream (STARTTLS with a test CA, AUTH) and a private redis-server.
+//
+// Transcript lines (blank lines and '#' comments ignored):
+//   UPSTREAM: key=value ...   greeting="421 4.3.2 busy", ca=untrusted, password=wrong,
+//                             tls=none|implicit (set before the first C:/S: line)
+//   RELAY: yaml               a line under relay: (e.g. "max_recipients: 3")
+//   C: line                   client line; consecutive C: lines go out in one write
+//   C-REPEAT: N line          N client lines, {i} replaced by 1..N
+//   C-BODY: N                 N bytes of message text in 78-octet lines
+//   S: prefix                 the next reply starts with prefix (multi-line joined by \n)
+//   S-REPEAT: N prefix        N replies with that prefix
+//   CLOSED                    the relay closed the connection
+//   RECONNECT                 a new client connection (reads nothing)
+//   SLEEP: ms
+//   STORE: addr absent | STORE: addr class=hard level=0 action=suppress source=relay
+//   EVENT: addr class=reputation action=record   (some event for addr has these fields)
+//   MID: message-id queue_id=X                   (bg:mid: record)
+//   UPSTREAM-STATS: connections=N messages=N auth_failures=N
+//   UPSTREAM-SAW: text        some command line received upstream contains text
+//   LOG: text                 the relay's log contains text
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "core/config.hpp"
+#include "core/store.hpp"
+#include "tests/support/daemon.hpp"
+#include "tests/support/harness.hpp"
+#include "tests/support/scripted_upstream.hpp"
+#include "tests/support/test_ca.hpp"
+
+namespace bouncegate::test {
+namespace {
+
+struct Line {
+  int no = 0;
+  std::string kind, text;
+};
+
+std::vector<Line> read_transcript(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<Line> out;
+  std::string l;
+  int no = 0;
+  while (std::getline(in, l)) {
+    ++no;
+    if (l.empty() || l[0] == '#') continue;
+    size_t colon = l.find(':');
+    std::string kind = l.substr(0, colon);
+    if (colon == std::string::npos || kind.find(' ') != std::string::npos) {
+      out.push_back({no, l, ""});  // CLOSED, RECONNECT
+      continue;
+    }
+    std::string text = l.substr(colon + 1);
+    if (!text.empty() && text[0] == ' ') text.erase(0, 1);
+    out.push_back({no, kind, text});
+  }
+  return out;
+}
+
+// key=value pairs; values may be double-quoted.
+std::map<std::string, std::string> pairs(const std::string& s) {
+  std::map<std::string, std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    size_t eq = s.find('=', i), sp = s.find(' ', i);
+    if (eq == std::string::npos) break;
+    if (sp < eq) {  // a word without '=' (the address): skip it
+      i = sp;
+      continue;
+    }
+    std::string k = s.substr(i, eq - i), v;
+    i = eq + 1;
+    if (i < s.size() && s[i] == '"') {
+      size_t end = s.find('"', i + 1);
+      v = s.substr(i + 1, end - i - 1);
+      i = end == std::string::npos ? s.size() : end + 1;
+    } else {
+      size_t end = s.find(' ', i);
+      v = s.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      i = end == std::string::npos ? s.size() : end;
+    }
+    out[k] = v;
+  }
+  return out;
+}
+
+class Client {
+ public:
+  explicit Client(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("cannot connect to the relay");
+  }
+  ~Client() { close(fd_); }
+  bool send(const std::string& bytes) {
+    size_t off = 0;
+    while (off < bytes.size()) {
+      ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  // One complete reply, lines joined by \n; "" on EOF or after 20 s.
+  std::string reply() {
+    std::string out;
+    for (;;) {
+      size_t nl = buf_.find('\n');
+      if (nl != std::string::npos) {
+        std::string l = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        if (!l.empty() && l.back() == '\r') l.pop_back();
+        out += (out.empty() ? "" : "\n") + l;
+        if (l.size() < 4 || l[3] != '-') return out;
+        continue;
+      }
+      if (!fill()) return out;
+    }
+  }
+  bool closed() { return buf_.empty() && !fill(); }
+
+ private:
+  bool fill() {
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 20000) <= 0) return false;
+    char tmp[4096];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  std::string buf_;
+};
+
+std::vector<std::string> transcripts() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(source_path("tests/smtp_sessions")))
+    if (e.path().extension() == ".session") out.push_back(e.path().stem().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class SessionTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SessionTest, Replays) {
+  auto lines = read_transcript(source_path("tests/smtp_sessions/" + GetParam() + ".session"));
+  ASSERT_FALSE(lines.empty());
+  std::map<std::string, std::string> up_opts;
+  std::string relay_extra;
+  for (const auto& l : lines) {
+    if (l.kind == "UPSTREAM")
+      for (const auto& [k, v] : pairs(l.text)) up_opts[k] = v;
+    if (l.kind == "RELAY") relay_extra += "  " + l.text + "\n";
+  }
+  TempDir dir;
+  RedisServer redis;
+  TestCa ca = make_test_ca(dir.path(), "upstream");
+  UpstreamScript script;
+  if (up_opts.count("greeting")) script.greeting = up_opts["greeting"];
+  std::string tls = up_opts.count("tls") ? up_opts["tls"] : "starttls";
+  if (tls != "none") {
+    script.tls_cert = ca.server_cert;
+    script.tls_key = ca.server_key;
+    script.implicit_tls = tls == "implicit";
+  }
+  script.password = "upstream-s3cret";
+  ScriptedUpstream upstream(script);
+  std::string trusted = ca.ca_cert;
+  if (up_opts["ca"] == "untrusted") trusted = make_test_ca(dir.path(), "other").ca_cert;
+  std::string pw = dir.file(
+      "smtp-password", up_opts["password"] == "wrong" ? "not-the-password\n" : "upstream-s3cret\n");
+  int relay_port = free_port();
+  std::string yaml =
+      config_yaml(redis.port(), "[24h, 48h, 96h, 7d, 14d]",
+                  "relay:\n  listen: [\"127.0.0.1:" + std::to_string(relay_port) +
+                      "\"]\n  hostname: relay.test\n  upstream:\n    host: localhost\n    port: " +
+                      std::to_string(upstream.port()) + "\n    tls: " + tls +
+                      (tls == "none" ? "\n    insecure: true" : "") + "\n    ca_file: " + trusted +
+                      "\n    username: app.tenant.test\n    password_file: " + pw +
+                      "\n    helo: relay.test\n    connect_timeout: 5s\n    command_timeout: 10s\n"
+                      "    data_timeout: 10s\n" +
+                      relay_extra + "logging: {level: debug}\n");
+  std::string cfg_path = dir.file("bouncegate.yaml", yaml);
+  auto cfg = load_config_text(yaml, cfg_path);
+  SuppressionStore store(cfg->redis, cfg->suppression);
+
+  DaemonProcess relay({bin("bouncegate-relay"), "--config", cfg_path}, dir.path() + "/relay.log");
+  ASSERT_TRUE(wait_for_port(relay_port, 5000)) << relay.log();
+  auto client = std::make_unique<Client>(relay_port);
+  std::string pending;
+  auto where = [&](const Line& l) {
+    return GetParam() + ".session:" + std::to_string(l.no) + ": " + l.kind + ": " + l.text;
+  };
+  auto flush = [&] {
+    if (!pending.empty()) client->send(pending);
+    pending.clear();
+  };
+  for (const auto& l : lines) {
+    if (l.kind == "C") {
+      pending += l.text + "\r\n";
+      continue;
+    }
+    if (l.kind == "C-REPEAT") {
+      std::istringstream is(l.text);
+      int n = 0;
+      is >> n;
+      std::string tpl;
+      std::getline(is, tpl);
+      tpl.erase(0, tpl.find_first_not_of(' '));
+      for (int i = 1; i <= n; ++i) {
+        std::string t = tpl;
+        if (auto p = t.find("{i}"); p != std::string::npos) t.replace(p, 3, std::to_string(i));
+        pending += t + "\r\n";
+      }
+      continue;
+    }
+    if (l.kind == "C-BODY") {
+      size_t n = std::stoul(l.text);
+      for (size_t sent = 0; sent < n; sent += 80) pending += std::string(78, 'x') + "\r\n";
+      continue;
+    }
+    flush();
+    if (l.kind == "S" || l.kind == "S-REPEAT") {
+      int n = 1;
+      std::string prefix = l.text;
+      if (l.kind == "S-REPEAT") {
+        n = std::stoi(l.text);
+        prefix = l.text.substr(l.text.find(' ') + 1);
+      }
+      for (size_t p = prefix.find("\\n"); p != std::string::npos; p = prefix.find("\\n", p + 1))
+        prefix.replace(p, 2, "\n");
+      for (int i = 0; i < n; ++i) {
+        std::string r = client->reply();
+        ASSERT_EQ(r.substr(0, prefix.size()), prefix)
+            << where(l) << "\nreply " << i + 1 << ": " << r << "\nrelay log:\n"
+            << relay.log();
+      }
+    } else if (l.kind == "CLOSED") {
+      EXPECT_TRUE(client->closed()) << where(l);
+    } else if (l.kind == "RECONNECT") {
+      client = std::make_unique<Client>(relay_port);
+    } else if (l.kind == "SLEEP") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(l.text)));
+    } else if (l.kind == "STORE") {
+      std::string addr = l.text.substr(0, l.text.find(' '));
+      auto e = store.get(addr);
+      if (l.text.find(" absent") != std::string::npos) {
+        EXPECT_FALSE(e) << where(l) << ": stored with class " << (e ? e->cls : "");
+        continue;
+      }
+      ASSERT_TRUE(e) << where(l) << ": not stored\nrelay log:\n" << relay.log();
+      for (const auto& [k, v] : pairs(l.text)) {
+        std::string got = k == "class"    ? e->cls
+                          : k == "level"  ? std::to_string(e->level)
+                          : k == "action" ? e->action
+                          : k == "source" ? e->source
+                          : k == "code"   ? e->code
+                                          : "?" + k;
+        EXPECT_EQ(got, v) << where(l);
+      }
+    } else if (l.kind == "EVENT") {
+      std::string addr = l.text.substr(0, l.text.find(' '));
+      auto want = pairs(l.text);
+      bool found = false;
+      for (const auto& ev : store.events_since(0)) {
+        if (ev.get("addr") != addr) continue;
+        bool all = true;
+        for (const auto& [k, v] : want) all = all && ev.get(k) == v;
+        found = found || all;
+      }
+      EXPECT_TRUE(found) << where(l) << "\nrelay log:\n" << relay.log();
+    } else if (l.kind == "MID") {
+      std::string mid = l.text.substr(0, l.text.find(' '));
+      auto m = store.lookup_message(mid);
+      for (const auto& [k, v] : pairs(l.text)) EXPECT_EQ(m[k], v) << where(l);
+    } else if (l.kind == "UPSTREAM-STATS") {
+      for (const auto& [k, v] : pairs(l.text)) {
+        int got = k == "connections"     ? upstream.connections()
+                  : k == "messages"      ? upstream.messages()
+                  : k == "auth_failures" ? upstream.auth_failures()
+                                         : -1;
+        EXPECT_EQ(std::to_string(got), v) << where(l) << " (" << k << ")";
+      }
+    } else if (l.kind == "UPSTREAM-SAW") {
+      bool seen = false;
+      for (const auto& c : upstream.commands()) seen = seen || c.find(l.text) != std::string::npos;
+      EXPECT_TRUE(seen) << where(l);
+    } else if (l.kind == "LOG") {
+      // Log lines are written as events happen; allow the relay a moment.
+      bool seen = false;
+      for (int i = 0; i < 50 && !seen; ++i) {
+        seen = relay.log().find(l.text) != std::string::npos;
+        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      EXPECT_TRUE(seen) << where(l) << "\nrelay log:\n" << relay.log();
+    } else if (l.kind != "UPSTREAM" && l.kind != "RELAY") {
+      FAIL() << where(l) << ": unknown directive";
+    }
+  }
+  client.reset();
+  // SIGTERM drains: the relay exits by itself once its sessions are done.
+  EXPECT_EQ(relay.stop(SIGTERM, 15000), 0) << relay.log();
+  EXPECT_EQ(relay.log().find("upstream-s3cret"), std::string::npos) << "password in the log";
+}
+
+// The daemon's own contract: --check-config, relay.allow, max_sessions, SIGHUP reload.
+struct RelayDaemon : ::testing::Test {
+  TempDir dir;
+  RedisServer redis;
+  int port = free_port();
+  std::string config(const std::string& relay_extra) {
+    return config_yaml(redis.port(), "[24h, 48h, 96h, 7d, 14d]",
+                       "relay:\n  listen: [\"127.0.0.1:" + std::to_string(port) +
+                           "\"]\n  upstream: {host: localhost, port: 1, tls: none, "
+                           "insecure: true}\n" +
+                           relay_extra);
+  }
+};
+
+TEST_F(RelayDaemon, CheckConfigExitCodes) {
+  std::string good = dir.file("good.yaml", config(""));
+  RunResult ok = run({bin("bouncegate-relay"), "--config", good, "--check-config"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  std::string bad = dir.file("bad.yaml", config("  allow: [\"10.0.0.0/40\"]\n"));
+  RunResult no = run({bin("bouncegate-relay"), "--config", bad, "--check-config"});
+  EXPECT_EQ(no.exit_code, 78);
+  EXPECT_NE(no.err.find("10.0.0.0/40"), std::string::npos) << no.err;
+  RunResult missing = run({bin("bouncegate-relay"), "--config", dir.path() + "/none.yaml"});
+  EXPECT_EQ(missing.exit_code, 78);
+}
+
+TEST_F(RelayDaemon, ClientOutsideAllowListIsRefused) {
+  std::string cfg = dir.file("r.yaml", config("  allow: [\"10.0.0.0/8\"]\n"));
+  DaemonProcess relay({bin("bouncegate-relay"), "--config", cfg}, dir.path() + "/relay.log");
+  ASSERT_TRUE(wait_for_port(port, 5000)) << relay.log();
+  Client c(port);
+  EXPECT_EQ(c.reply().substr(0, 9), "554 5.7.1");
+  EXPECT_TRUE(c.closed());
+  EXPECT_NE(relay.log().find("client refused: not in relay.allow"), std::string::npos);
+}
+
+TEST_F(RelayDaemon, SessionsBeyondMaxGet421) {
+  std::string cfg = dir.file("r.yaml", config("  max_sessions: 1\n"));
+  DaemonProcess relay({bin("bouncegate-relay"), "--config", cfg}, dir.path() + "/relay.log");
+  ASSERT_TRUE(wait_for_port(port, 5000)) << relay.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the probe session ends
+  Client first(port);
+  EXPECT_EQ(first.reply().substr(0, 3), "220");
+  Client second(port);
+  EXPECT_EQ(second.reply().substr(0, 9), "421 4.3.2");
+}
+
+TEST_F(RelayDaemon, SighupKeepsOldConfigWhenNewFileIsBadAndAppliesGoodOne) {
+  std::string path = dir.file("r.yaml", config("  hostname: first.test\n"));
+  DaemonProcess relay({bin("bouncegate-relay"), "--config", path}, dir.path() + "/relay.log");
+  ASSERT_TRUE(wait_for_port(port, 5000)) << relay.log();
+  dir.file("r.yaml", "relay: [not, a, mapping\n");
+  relay.signal(SIGHUP);
+  for (int i = 0; i < 100 && relay.log().find("reload refused") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_NE(relay.log().find("reload refused"), std::string::npos) << relay.log();
+  {
+    Client c(port);
+    EXPECT_EQ(c.reply().substr(0, 15), "220 first.test ");
+  }
+  dir.file("r.yaml", config("  hostname: second.test\n"));
+  relay.signal(SIGHUP);
+  for (int i = 0; i < 100 && relay.log().find("configuration reloaded") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  Client c(port);
+  EXPECT_EQ(c.reply().substr(0, 16), "220 second.test ");
+}
+
+INSTANTIATE_TEST_SUITE_P(Transcripts, SessionTest, ::testing::ValuesIn(transcripts()),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (auto& c : n)
+                             if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace bouncegate::test

@@ -1,0 +1,220 @@
+// The relay's pure protocol parts fed byte by byte: command lines, the message stream after
+// DATA, the session's sequence and limit checks, relay.allow matching, and upstream replies.
+#include <gtest/gtest.h>
+
+#include "core/reply.hpp"
+#include "relay/access.hpp"
+#include "relay/message_stream.hpp"
+#include "relay/session_state.hpp"
+#include "relay/smtp_command.hpp"
+
+namespace bouncegate {
+namespace {
+
+// Feeds one byte at a time; returns every complete line and whether each was too long.
+std::vector<std::pair<std::string, bool>> lines_bytewise(const std::string& bytes) {
+  CommandLineReader r;
+  std::vector<std::pair<std::string, bool>> out;
+  for (char c : bytes) {
+    EXPECT_EQ(r.feed(std::string_view(&c, 1)), 1u);
+    if (r.ready()) {
+      bool tl = r.too_long();
+      out.emplace_back(r.take(), tl);
+    }
+  }
+  return out;
+}
+
+TEST(SmtpCommand, PipelinedLinesSplitByteByByte) {
+  auto lines = lines_bytewise("MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].first, "MAIL FROM:<a@b.c>");
+  EXPECT_EQ(lines[2].first, "DATA");
+}
+
+TEST(SmtpCommand, ReaderStopsAfterOneLine) {
+  CommandLineReader r;
+  std::string bytes = "NOOP\r\nDATA\r\n";
+  EXPECT_EQ(r.feed(bytes), 6u);
+  EXPECT_EQ(r.take(), "NOOP");
+}
+
+TEST(SmtpCommand, LineLimitIs512OctetsWithCrlf) {
+  std::string ok = "NOOP " + std::string(510 - 5, 'x');
+  std::string over = ok + "y";
+  auto lines = lines_bytewise(ok + "\r\n" + over + "\r\nQUIT\r\n");
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_FALSE(lines[0].second);
+  EXPECT_EQ(lines[0].first.size(), 510u);
+  EXPECT_TRUE(lines[1].second);
+  EXPECT_LE(lines[1].first.size(), kMaxCommandLine);  // the excess is dropped, memory stays bounded
+  EXPECT_FALSE(lines[2].second);
+  EXPECT_EQ(lines[2].first, "QUIT");
+}
+
+TEST(SmtpCommand, MailWithEsmtpParameters) {
+  auto c = parse_command_line(
+      "mail from:<App@Example.com> SIZE=1234 BODY=8BITMIME SMTPUTF8 "
+      "RET=HDRS ENVID=QQ314159");
+  EXPECT_TRUE(c.error.empty()) << c.error;
+  EXPECT_EQ(c.verb, Verb::mail);
+  EXPECT_EQ(c.path, "App@Example.com");
+  EXPECT_EQ(c.declared_size(), 1234u);
+  EXPECT_EQ(c.param("BODY"), "8BITMIME");
+  EXPECT_TRUE(c.has("SMTPUTF8"));
+  EXPECT_EQ(c.param("SMTPUTF8"), "");
+  EXPECT_EQ(c.param("RET"), "HDRS");
+  EXPECT_EQ(c.param("ENVID"), "QQ314159");
+}
+
+TEST(SmtpCommand, RcptWithDsnParameters) {
+  auto c = parse_command_line("RCPT TO:<x@y.z> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;x@y.z");
+  EXPECT_TRUE(c.error.empty());
+  EXPECT_EQ(c.param("NOTIFY"), "SUCCESS,FAILURE");
+  EXPECT_EQ(c.param("ORCPT"), "rfc822;x@y.z");
+}
+
+TEST(SmtpCommand, NullSenderAndSourceRoute) {
+  EXPECT_EQ(parse_command_line("MAIL FROM:<>").path, "");
+  EXPECT_TRUE(parse_command_line("MAIL FROM:<>").error.empty());
+  EXPECT_EQ(parse_command_line("RCPT TO:<@relay.example:u@d.example>").path, "u@d.example");
+}
+
+TEST(SmtpCommand, QuotedLocalPartMayHoldBracket) {
+  auto c = parse_command_line("RCPT TO:<\"a>b\"@d.example>");
+  EXPECT_TRUE(c.error.empty()) << c.error;
+  EXPECT_EQ(c.path, "\"a>b\"@d.example");
+}
+
+TEST(SmtpCommand, SyntaxErrorsAreExplained) {
+  EXPECT_FALSE(parse_command_line("MAIL FROM:a@b.c").error.empty());
+  EXPECT_FALSE(parse_command_line("RCPT TO:<>").error.empty());
+  EXPECT_FALSE(parse_command_line("RCPT TO:<a@b.c").error.empty());
+  EXPECT_FALSE(parse_command_line("EHLO").error.empty());
+  EXPECT_FALSE(parse_command_line("DATA now").error.empty());
+  EXPECT_FALSE(parse_command_line(std::string("NOOP\0x", 6)).error.empty());
+  EXPECT_EQ(parse_command_line("FROB").verb, Verb::unknown);
+  EXPECT_FALSE(parse_command_line("MAIL FROM:<a@b.c> SIZE=12 =x").error.empty());
+}
+
+TEST(SmtpCommand, XforwardAttributes) {
+  auto c = parse_command_line("XFORWARD NAME=localhost ADDR=127.0.0.1 IDENT=4QAbc1XyZ");
+  EXPECT_EQ(c.verb, Verb::xforward);
+  EXPECT_EQ(c.param("IDENT"), "4QAbc1XyZ");
+}
+
+std::string feed_bytewise(MessageStream& m, const std::string& bytes, size_t* used) {
+  std::string forwarded;
+  *used = 0;
+  for (char c : bytes) {
+    if (m.done()) break;
+    size_t n = m.feed(std::string_view(&c, 1));
+    forwarded.append(&c, n);
+    *used += n;
+  }
+  return forwarded;
+}
+
+TEST(MessageStream, EndsAtDotLineAndKeepsStuffing) {
+  MessageStream m(1 << 20);
+  std::string msg =
+      "Message-ID:\r\n <abc@example.com>\r\nSubject: x\r\n\r\n..leading dot\r\n.\r\nQUIT\r\n";
+  size_t used = 0;
+  std::string fwd = feed_bytewise(m, msg, &used);
+  EXPECT_TRUE(m.done());
+  EXPECT_FALSE(m.failed());
+  EXPECT_EQ(fwd, msg.substr(0, msg.find("QUIT")));  // stuffed dot passes through unchanged
+  EXPECT_EQ(m.message_id(), "abc@example.com");     // folded header unfolded
+}
+
+TEST(MessageStream, DotInsideLineDoesNotEnd) {
+  MessageStream m(1 << 20);
+  size_t used = 0;
+  feed_bytewise(m, "a.\r\n.b\r\n", &used);
+  EXPECT_FALSE(m.done());
+  feed_bytewise(m, ".\r\n", &used);
+  EXPECT_TRUE(m.done());
+}
+
+TEST(MessageStream, TextLineLimitAndSize) {
+  MessageStream longline(1 << 20);
+  size_t used = 0;
+  feed_bytewise(longline, std::string(999, 'x') + "\r\n.\r\n", &used);
+  EXPECT_TRUE(longline.done());
+  EXPECT_TRUE(longline.line_too_long());
+  MessageStream fits(1 << 20);
+  feed_bytewise(fits, std::string(998, 'x') + "\r\n.\r\n", &used);
+  EXPECT_FALSE(fits.failed());
+  MessageStream big(100);
+  feed_bytewise(big, std::string(60, 'x') + "\r\n" + std::string(60, 'y') + "\r\n.\r\n", &used);
+  EXPECT_TRUE(big.too_big());
+  EXPECT_TRUE(big.done());
+}
+
+TEST(MessageStream, MessageIdOnlyFromHeaders) {
+  MessageStream m(1 << 20);
+  size_t used = 0;
+  feed_bytewise(m, "Subject: a\r\n\r\nMessage-ID: <body@x>\r\n.\r\n", &used);
+  EXPECT_EQ(m.message_id(), "");
+  MessageStream last(1 << 20);
+  feed_bytewise(last, "Message-Id: <only@x>\r\n.\r\n", &used);
+  EXPECT_EQ(last.message_id(), "only@x");
+}
+
+TEST(SessionState, SequenceAndLimits) {
+  SessionState s(2, 1000);
+  auto mail = parse_command_line("MAIL FROM:<a@b.c>");
+  auto rcpt = parse_command_line("RCPT TO:<d@e.f>");
+  auto data = parse_command_line("DATA");
+  EXPECT_EQ(s.check(mail)->code, "503");
+  s.greeted();
+  EXPECT_FALSE(s.check(mail));
+  EXPECT_EQ(s.check(parse_command_line("MAIL FROM:<a@b.c> SIZE=1001"))->line(),
+            "552 5.3.4 message size exceeds fixed limit");
+  EXPECT_EQ(s.check(rcpt)->code, "503");
+  s.mail_started(mail);
+  EXPECT_EQ(s.check(mail)->code, "503");
+  EXPECT_EQ(s.check(data)->line(), "554 5.5.1 no valid recipients");
+  s.rcpt_seen();
+  s.rcpt_accepted("d@e.f");
+  s.rcpt_seen();
+  EXPECT_EQ(s.check(rcpt)->line(), "452 4.5.3 too many recipients for this message");
+  EXPECT_FALSE(s.check(data));
+  s.reset();
+  EXPECT_FALSE(s.in_mail());
+  EXPECT_EQ(s.check(data)->code, "503");
+}
+
+TEST(AccessList, CidrMatching) {
+  AccessList a({"127.0.0.0/8", "::1/128", "192.0.2.7", "2001:db8::/32"});
+  EXPECT_TRUE(a.allows("127.0.0.1"));
+  EXPECT_TRUE(a.allows("127.255.1.2"));
+  EXPECT_TRUE(a.allows("::ffff:127.0.0.1"));
+  EXPECT_TRUE(a.allows("::1"));
+  EXPECT_TRUE(a.allows("192.0.2.7"));
+  EXPECT_FALSE(a.allows("192.0.2.8"));
+  EXPECT_TRUE(a.allows("2001:db8:1::5"));
+  EXPECT_FALSE(a.allows("10.0.0.1"));
+  EXPECT_FALSE(a.allows("garbage"));
+  EXPECT_THROW(AccessList({"10.0.0.0/33"}), std::invalid_argument);
+  EXPECT_THROW(AccessList({"not-an-ip"}), std::invalid_argument);
+}
+
+TEST(ReplyReaderBytewise, MultiLineUpstreamReply) {
+  std::string bytes =
+      "550-5.1.1 The email account does not exist.\r\n550 5.1.1 Try again.\r\n250 ok\r\n";
+  ReplyReader r;
+  std::vector<Reply> got;
+  for (char c : bytes) {
+    r.feed(std::string_view(&c, 1));
+    if (r.ready()) got.push_back(r.take());
+  }
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].code, 550);
+  EXPECT_EQ(got[0].lines.size(), 2u);
+  EXPECT_EQ(got[0].raw(), "550-5.1.1 The email account does not exist.\r\n550 5.1.1 Try again.");
+  EXPECT_EQ(got[1].code, 250);
+}
+
+}  // namespace
+}  // namespace bouncegate

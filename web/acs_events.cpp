@@ -1,0 +1,139 @@
+// ACS EmailDeliveryReportReceived → outcomes: the status mapping table lives here, and Bounced
+// texts are classified by the configured rules like every other reply.
+#include "web/acs_events.hpp"
+
+#include "core/address.hpp"
+#include "core/json_parse.hpp"
+#include "core/learn.hpp"
+#include "core/reply.hpp"
+
+namespace bouncegate::web {
+
+std::optional<OutcomeRecord> outcome_for_delivery_status(const Config& cfg,
+                                                         const std::string& address,
+                                                         const std::string& status,
+                                                         const std::string& status_message,
+                                                         const EventContext& ctx) {
+  auto known = [&](OutcomeClass cls, const std::string& rule) {
+    return outcome_for_class(cfg, address, cls, "", status_message, ctx, rule);
+  };
+  if (status == "Delivered") return known(OutcomeClass::delivered, "acs-delivered");
+  if (status == "Expanded") return std::nullopt;  // a distribution list, not a final outcome
+  if (status == "Suppressed") return known(OutcomeClass::upstream_suppressed, "acs-suppressed");
+  if (status == "FilteredSpam") return known(OutcomeClass::reputation, "acs-filtered-spam");
+  if (status == "Quarantined") return known(OutcomeClass::content, "acs-quarantined");
+  if (status == "Failed") return known(OutcomeClass::unknown, "acs-failed");
+  if (status == "Bounced") {
+    Reply reply = reply_from_status("", status_message);
+    if (reply.valid) {
+      Learned l = learn_from_reply(cfg, address, SmtpCommand::any, reply, ctx);
+      if (l.record.cls != OutcomeClass::unknown) return l.record;
+    }
+    // ACS calls it a bounce and the text says nothing better: the address is dead.
+    return known(OutcomeClass::hard, "acs-bounced");
+  }
+  // A status newer than this code: keep the evidence, decide nothing.
+  return known(OutcomeClass::unknown, "acs-status-unrecognised");
+}
+
+namespace {
+
+std::string strip_angles(std::string s) {
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+  return s;
+}
+
+// Event Grid schema names the type `eventType`, CloudEvents 1.0 names it `type`.
+std::optional<std::string> event_type_of(const JsonValue& e) {
+  if (auto t = e.string_at("eventType")) return t;
+  return e.string_at("type");
+}
+
+bool plan_one(const Config& cfg, const JsonValue& e, size_t index, EventBatch& batch,
+              std::string* why) {
+  auto fail = [&](const std::string& what) {
+    *why = "event " + std::to_string(index) + ": " + what;
+    return false;
+  };
+  if (!e.is_object()) return fail("not an object");
+  PlannedEvent p;
+  auto id = e.string_at("id");
+  if (!id || id->empty()) return fail("missing id");
+  if (id->size() > 256) return fail("id longer than 256 characters");
+  p.id = *id;
+  auto type = event_type_of(e);
+  if (!type || type->empty()) return fail("missing eventType/type");
+  p.type = *type;
+  const JsonValue* data = e.find("data");
+  if (p.type == kSubscriptionValidationType) {
+    auto code = data ? data->string_at("validationCode") : std::nullopt;
+    if (!code || code->empty()) return fail("validation event without data.validationCode");
+    batch.validation_code = *code;
+    p.why_ignored = "subscription validation";
+    batch.events.push_back(std::move(p));
+    return true;
+  }
+  if (p.type != kDeliveryReportType) {
+    p.why_ignored = "event type not handled";
+    batch.events.push_back(std::move(p));
+    return true;
+  }
+  if (!data || !data->is_object()) return fail("delivery report without data object");
+  auto status = data->string_at("status");
+  if (!status || status->empty()) return fail("delivery report without data.status");
+  p.status = *status;
+  auto rcpt = data->string_at("recipient");
+  if (!rcpt) return fail("delivery report without data.recipient");
+  std::string bad;
+  auto addr = normalize_address(*rcpt, &bad);
+  if (!addr) return fail("data.recipient: " + bad);
+  std::string message;
+  if (const JsonValue* details = data->find("deliveryStatusDetails")) {
+    if (!details->is_object() && !details->is_null())
+      return fail("data.deliveryStatusDetails is not an object");
+    if (const JsonValue* m = details->find("statusMessage")) {
+      if (!m->is_string() && !m->is_null())
+        return fail("deliveryStatusDetails.statusMessage is not a string");
+      message = m->text;
+    }
+  }
+  p.internet_message_id = strip_angles(data->string_at("internetMessageId").value_or(""));
+  EventContext ec;
+  ec.source = Source::acs;
+  ec.message_id = p.internet_message_id;
+  p.outcome = outcome_for_delivery_status(cfg, addr->address, p.status, message, ec);
+  if (!p.outcome) p.why_ignored = "status " + p.status + " is not an outcome";
+  batch.events.push_back(std::move(p));
+  return true;
+}
+
+}  // namespace
+
+std::optional<EventBatch> plan_event_batch(const Config& cfg, std::string_view body,
+                                           size_t max_bytes, std::string* why) {
+  JsonLimits limits;
+  limits.max_bytes = max_bytes;
+  auto doc = parse_json(body, why, limits);
+  if (!doc) {
+    *why = "invalid JSON: " + *why;
+    return std::nullopt;
+  }
+  EventBatch batch;
+  // Event Grid schema and CloudEvents batches are arrays; a single CloudEvent is an object.
+  if (doc->is_object()) {
+    if (!plan_one(cfg, *doc, 0, batch, why)) return std::nullopt;
+  } else if (doc->is_array()) {
+    if (doc->items.empty()) {
+      *why = "empty event array";
+      return std::nullopt;
+    }
+    for (size_t i = 0; i < doc->items.size(); ++i)
+      if (!plan_one(cfg, doc->items[i], i, batch, why)) return std::nullopt;
+  } else {
+    *why = "body is neither an event array nor an event object";
+    return std::nullopt;
+  }
+  return batch;
+}
+
+}  // namespace bouncegate::web
