@@ -16,8 +16,13 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# A loopback port nothing listens on (random, checked with a connect attempt).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
 }
 
 redis_port=$(free_port)

@@ -1,6 +1,6 @@
 -- Shared helpers for the bouncegate-milter miltertest scenarios: connect, send a message,
 -- seed and inspect the store through the real CLI, read the milter's log.
--- Environment from run.sh: BG_CLI, BG_CONFIG, MILTER_SOCKET, MILTER_LOG, REDIS_PORT.
+-- Environment from run.sh: BG_CLI, BG_CONFIG, MILTER_SOCKET, MILTER_LOG, REDIS_PORT, MILTER_PID.
 
 local lib = {}
 
@@ -83,6 +83,27 @@ function lib.log_has(text)
   local all = f:read("*a")
   f:close()
   return all:find(text, 1, true) ~= nil
+end
+
+-- Rewrites the test config through `edit(text) -> text` and sends SIGHUP to the milter.
+function lib.reload_config(edit)
+  local path = env("BG_CONFIG")
+  local f = io.open(path, "r")
+  local text = f:read("*a")
+  f:close()
+  f = io.open(path, "w")
+  f:write(edit(text))
+  f:close()
+  lib.sh("kill -HUP " .. env("MILTER_PID"))
+end
+
+-- Waits up to `seconds` for `text` to appear in the milter's log.
+function lib.wait_log(text, seconds)
+  for _ = 1, (seconds or 5) * 20 do
+    if lib.log_has(text) then return true end
+    mt.sleep(0.05)
+  end
+  return false
 end
 
 function lib.connect()

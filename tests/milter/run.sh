@@ -18,8 +18,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A loopback port nothing listens on (random, checked with a connect attempt).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
 }
 
 redis_port=$(free_port)
@@ -58,9 +63,19 @@ milter_pid=$!
 rc=0
 BG_CLI="$bin_dir/bouncegate" BG_CONFIG="$tmp/bouncegate.yaml" MILTER_LOG="$tmp/milter.log" \
   MILTER_SOCKET="inet:$milter_port@127.0.0.1" REDIS_PORT="$redis_port" MILTER_TESTS="$here" \
+  MILTER_PID="$milter_pid" \
   timeout 60 miltertest -s "$scenario" || rc=$?
 if ! kill -0 "$milter_pid" 2>/dev/null; then
   echo "bouncegate-milter died during the scenario" >&2
+  rc=1
+fi
+# A clean SIGTERM stop exits 0; sanitizer builds report leaks and errors at exit.
+stop_rc=0
+kill -TERM "$milter_pid" 2>/dev/null || true
+wait "$milter_pid" || stop_rc=$?
+milter_pid=""
+if [ "$stop_rc" -ne 0 ] || grep -q "Sanitizer" "$tmp/milter.log"; then
+  echo "bouncegate-milter did not stop cleanly (exit $stop_rc)" >&2
   rc=1
 fi
 if [ "$rc" -ne 0 ]; then

@@ -389,6 +389,24 @@ TEST_F(RelayDaemon, SighupKeepsOldConfigWhenNewFileIsBadAndAppliesGoodOne) {
   EXPECT_EQ(c.reply().substr(0, 16), "220 second.test ");
 }
 
+TEST_F(RelayDaemon, SigtermStopsAcceptingAndEndsIdleSessionsWith421) {
+  std::string cfg = dir.file("r.yaml", config(""));
+  DaemonProcess relay({bin("bouncegate-relay"), "--config", cfg}, dir.path() + "/relay.log");
+  ASSERT_TRUE(wait_for_port(port, 5000)) << relay.log();
+  Client c(port);
+  EXPECT_EQ(c.reply().substr(0, 3), "220");
+  c.send("HELO client.test\r\n");
+  EXPECT_EQ(c.reply().substr(0, 3), "250");
+  relay.signal(SIGTERM);
+  for (int i = 0; i < 100 && relay.log().find("draining") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(wait_for_port(port, 200)) << "still accepting while draining";
+  c.send("NOOP\r\n");
+  EXPECT_EQ(c.reply().substr(0, 9), "421 4.3.2");
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(relay.stop(SIGTERM, 5000), 0) << relay.log();
+}
+
 INSTANTIATE_TEST_SUITE_P(Transcripts, SessionTest, ::testing::ValuesIn(transcripts()),
                          [](const auto& info) {
                            std::string n = info.param;
