@@ -179,6 +179,13 @@ MetricsServer::MetricsServer(const std::string& listen) {
   });
 }
 
+std::unique_ptr<MetricsServer> start_metrics_endpoint(const std::string& listen,
+                                                      const std::vector<std::string>& top_domains) {
+  Metrics::instance().set_top_domains(top_domains);
+  if (listen.empty()) return nullptr;
+  return std::make_unique<MetricsServer>(listen);
+}
+
 MetricsServer::~MetricsServer() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();

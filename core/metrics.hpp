@@ -62,4 +62,9 @@ class MetricsServer {
   std::thread thread_;
 };
 
+// Starts the endpoint when `listen` is set (nullptr otherwise) and applies the domain label
+// list. Throws std::runtime_error when it cannot bind; daemons treat that as a start failure.
+std::unique_ptr<MetricsServer> start_metrics_endpoint(const std::string& listen,
+                                                      const std::vector<std::string>& top_domains);
+
 }  // namespace bouncegate

@@ -8,12 +8,18 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <thread>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "milter/filter.hpp"
 
 namespace bouncegate::milter {
@@ -21,6 +27,7 @@ namespace {
 
 constexpr int kExitConfig = 78;  // EX_CONFIG
 constexpr int kExitSoftware = 70;
+constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE
 
 void usage(std::ostream& o) {
   o << "usage: bouncegate-milter [--config FILE] [--check-config]\n"
@@ -83,7 +90,6 @@ int run(const std::string& config_path) {
   configure_logging(*rt->config);
   install_runtime(rt);
   const MilterConfig& mc = rt->config->milter;
-
   // Block the signals in every thread; the main thread takes them with sigwait. (Linux hands a
   // process-directed signal to the main thread first when it is waiting for it, ahead of
   // libmilter's own signal thread.)
@@ -92,6 +98,14 @@ int run(const std::string& config_path) {
   for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&set, s);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<MetricsServer> metrics;
+  try {
+    metrics =
+        start_metrics_endpoint(rt->config->metrics.milter_listen, rt->config->metrics.top_domains);
+  } catch (const std::exception& e) {
+    log_event(LogLevel::error, "", "cannot start the metrics endpoint", {{"error", e.what()}});
+    return kExitUnavailable;
+  }
 
   smfiDesc desc = filter_description();
   if (smfi_register(desc) == MI_FAILURE ||
@@ -108,8 +122,10 @@ int run(const std::string& config_path) {
 
   pthread_t main_thread = pthread_self();
   int milter_rc = 0;
+  std::atomic<bool> milter_done{false};
   std::thread milter([&] {
     milter_rc = smfi_main();
+    milter_done = true;
     pthread_kill(main_thread, SIGUSR1);  // wake the signal loop when libmilter stops by itself
   });
   log_event(
@@ -119,6 +135,25 @@ int run(const std::string& config_path) {
        {"gate", mc.gate ? "yes" : "no"},
        {"on_store_error", mc.on_store_error == StoreErrorMode::tempfail ? "tempfail" : "accept"}});
   sd_notify(0, "READY=1");
+
+  // Reloads run on their own thread so this one is back in sigwait at once: libmilter's signal
+  // thread also waits for SIGHUP (and stops the filter on it), so the main thread must never
+  // be busy when the next one arrives.
+  std::mutex reload_mu;
+  std::condition_variable reload_cv;
+  int reloads_pending = 0;
+  bool reloader_quit = false;
+  std::thread reloader([&] {
+    std::unique_lock lock(reload_mu);
+    for (;;) {
+      reload_cv.wait(lock, [&] { return reloads_pending > 0 || reloader_quit; });
+      if (reloader_quit) return;
+      reloads_pending = 0;
+      lock.unlock();
+      reload(config_path);
+      lock.lock();
+    }
+  });
 
   uint64_t watchdog_us = 0;
   bool watchdog = sd_watchdog_enabled(0, &watchdog_us) > 0 && watchdog_us > 0;
@@ -136,18 +171,34 @@ int run(const std::string& config_path) {
       continue;
     }
     if (sig == SIGHUP) {
-      reload(config_path);
+      {
+        std::lock_guard lock(reload_mu);
+        ++reloads_pending;
+      }
+      reload_cv.notify_one();
       continue;
     }
     if (sig == SIGTERM || sig == SIGINT) {
       sd_notify(0, "STOPPING=1");
       log_event(LogLevel::notice, "", "stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"}});
-      // Wake first: once smfi_stop() has closed the socket there is nothing left to connect to.
-      wake_listener(mc.socket);
-      smfi_stop();
+      // smfi_stop() waits for libmilter's listener lock, which the listener holds while it
+      // polls (up to 5 s): stop from another thread and wake the listener with connections
+      // until smfi_main() has returned.
+      std::thread stopper([] { smfi_stop(); });
+      while (!milter_done) {
+        wake_listener(mc.socket);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      stopper.join();
     }
     break;  // SIGTERM/SIGINT, or SIGUSR1 from a stopped libmilter
   }
+  {
+    std::lock_guard lock(reload_mu);
+    reloader_quit = true;
+  }
+  reload_cv.notify_one();
+  reloader.join();
   milter.join();
   sd_notify(0, "STOPPING=1");
   log_event(LogLevel::notice, "", "stopped");

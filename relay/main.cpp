@@ -15,6 +15,7 @@
 
 #include "core/config.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "relay/server.hpp"
 
 namespace {
@@ -66,7 +67,9 @@ int main(int argc, char** argv) {
   log_configure(cfg->logging.json, cfg->logging.level, "bouncegate-relay");
   boost::asio::io_context io(1);
   std::unique_ptr<RelayServer> server;
+  std::unique_ptr<MetricsServer> metrics;
   try {
+    metrics = start_metrics_endpoint(cfg->metrics.relay_listen, cfg->metrics.top_domains);
     server = std::make_unique<RelayServer>(io, cfg, path);
     server->start();
   } catch (const ConfigError& e) {

@@ -13,6 +13,7 @@
 #include "core/address.hpp"
 #include "core/learn.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/replies.hpp"
 #include "relay/deadline.hpp"
 #include "relay/message_stream.hpp"
@@ -186,9 +187,14 @@ awaitable<void> ClientSession::run() {
     co_return;
   }
   ++rt_.sessions;
+  Metrics::instance().inc("bouncegate_relay_sessions_total");
+  Metrics::instance().set_gauge("bouncegate_relay_sessions_active", rt_.sessions);
   struct Count {
     int& n;
-    ~Count() { --n; }
+    ~Count() {
+      --n;
+      Metrics::instance().set_gauge("bouncegate_relay_sessions_active", n);
+    }
   } count{rt_.sessions};
   log_event(LogLevel::debug, id_, "connect", {{"client", ip}});
   std::string name = cfg_->relay.hostname.empty() ? host_name() : cfg_->relay.hostname;
@@ -316,6 +322,10 @@ awaitable<void> ClientSession::on_mail(const CommandLine& c) {
 
 awaitable<void> ClientSession::upstream_failed(const UpstreamError& e, const std::string& rcpt) {
   SmtpReplyText r = upstream_failure_reply(e.fault, e.reply ? e.reply->one_line() : "");
+  Metrics::instance().inc("bouncegate_relay_upstream_failures_total",
+                          {{"reply", r.code + " " + r.enhanced}});
+  if (e.fault == UpstreamFault::auth_failed)
+    Metrics::instance().inc("bouncegate_relay_upstream_auth_failures_total");
   log_event(
       e.fault == UpstreamFault::auth_failed ? LogLevel::error : LogLevel::warning, log_id(),
       e.fault == UpstreamFault::auth_failed ? "UPSTREAM AUTHENTICATION FAILED" : "upstream failure",
@@ -526,6 +536,11 @@ awaitable<void> ClientSession::on_data() {
 awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
                                      bool force_record) {
   Learned l = learn_from_reply(*cfg_, rcpt, cmd, r, context());
+  auto& metrics = Metrics::instance();
+  metrics.inc("bouncegate_relay_upstream_replies_total",
+              {{"code_class", r.code ? std::to_string(r.code / 100) + "xx" : "none"},
+               {"class", std::string(to_string(l.record.cls))},
+               {"domain", metrics.domain_label(domain_of(rcpt))}});
   if (force_record && l.record.action != Action::ignore) l.record.action = Action::record;
   if (l.record.cls == OutcomeClass::rate_limit && cfg_->relay.throttle_pause.count() > 0) {
     rt_.paused_until = std::chrono::steady_clock::now() + cfg_->relay.throttle_pause;

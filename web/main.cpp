@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "web/http_handler.hpp"
 
 namespace bouncegate::web {
@@ -53,6 +54,13 @@ tcp::endpoint parse_listen(const std::string& s) {
   if (ec || port <= 0 || port > 65535)
     throw ConfigError("web.listen: '" + s + "' is not an IP address and port");
   return {addr, static_cast<unsigned short>(port)};
+}
+
+// Bounded label for metrics: tokens and query strings never become label values.
+std::string route_label(beast::string_view target) {
+  if (target.starts_with("/u/")) return "/u/";
+  if (target.starts_with("/acs/events")) return "/acs/events";
+  return "other";
 }
 
 class Server {
@@ -147,6 +155,9 @@ class Server {
                              "Internal error.");
         res.keep_alive(false);
       }
+      Metrics::instance().inc("bouncegate_web_requests_total",
+                              {{"route", route_label(parser.get().target())},
+                               {"status", std::to_string(res.result_int())}});
       if (stopping_) res.keep_alive(false);
       stream.expires_after(wc.request_timeout);
       co_await http::async_write(stream, res, net::redirect_error(use_awaitable, ec));
@@ -284,6 +295,8 @@ int main(int argc, char** argv) {
   if (state->config->web.event_grid_secret.empty())
     log_event(LogLevel::warning, "", "no web.event_grid_secret_file: /acs/events is off");
   try {
+    auto metrics = start_metrics_endpoint(state->config->metrics.web_listen,
+                                          state->config->metrics.top_domains);
     boost::asio::io_context ioc(kIoThreads);
     Server server(ioc, config_path, state);
     server.start();
