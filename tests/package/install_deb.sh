@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the .deb with CPack from the build tree, installs it on this machine, checks the
+# installed example configuration, units, man pages and user, then purges the package again.
+set -euo pipefail
+build=$1
+cd "$build"
+rm -f bouncegate_*.deb
+cpack -G DEB >cpack.log 2>&1 || { cat cpack.log; exit 1; }
+deb=$(ls bouncegate_*.deb | head -1)
+echo "built $deb"
+dpkg-deb --info "$deb" > deb-info.txt
+dpkg-deb -c "$deb" > deb-contents.txt
+sed -n '/Depends/p' deb-info.txt
+grep -q 'Depends:.*libhiredis' deb-info.txt || { echo "no shlibs dependencies"; exit 1; }
+grep -q './etc/bouncegate/bouncegate.yaml' deb-contents.txt || { echo "config missing"; exit 1; }
+cleanup() { dpkg --purge bouncegate >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+dpkg -i "$deb"
+grep -qx /etc/bouncegate/bouncegate.yaml /var/lib/dpkg/info/bouncegate.conffiles
+/usr/bin/bouncegate --config /etc/bouncegate/bouncegate.yaml check-config
+/usr/sbin/bouncegate-milter --config /etc/bouncegate/bouncegate.yaml --check-config
+/usr/sbin/bouncegate-relay --config /etc/bouncegate/bouncegate.yaml --check-config
+/usr/sbin/bouncegate-web --config /etc/bouncegate/bouncegate.yaml --check-config
+for u in milter relay web; do test -f /lib/systemd/system/bouncegate-$u.service; done
+test -f /usr/share/man/man8/bouncegate-relay.8* || test -f /usr/share/man/man8/bouncegate-relay.8
+getent passwd bouncegate >/dev/null || { echo "postinst did not create the bouncegate user"; exit 1; }
+echo "package installs, configuration checks pass, user created"
