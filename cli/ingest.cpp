@@ -44,12 +44,13 @@ std::optional<OutcomeRecord> outcome_for_recipient(const Config& cfg, const Fail
   if (r.action == "delivered")
     return outcome_for_class(cfg, address, OutcomeClass::delivered, r.status, r.diagnostic, ec,
                              "dsn-delivered");
-  Reply reply = reply_from_status(r.status, r.diagnostic);
+  DsnReply dsn = reply_for_dsn_recipient(r);
+  const Reply& reply = dsn.reply;
   if (!reply.valid && r.action != "delayed") {
     *why = "no status and no diagnostic text";
     return std::nullopt;
   }
-  Learned l = learn_from_reply(cfg, address, SmtpCommand::any, reply, ec);
+  Learned l = learn_from_reply(cfg, address, dsn.command, reply, ec);
   if (r.action == "delayed") {
     // A delay is not a final outcome: whatever the text says, it is soft and never suppresses.
     OutcomeRecord o = outcome_for_class(cfg, address, OutcomeClass::soft, l.record.code,

@@ -1,6 +1,8 @@
 // Classification plus configured action: the single path from an observed reply to a record.
 #include "core/learn.hpp"
 
+#include <cctype>
+
 namespace bouncegate {
 
 Learned learn_from_reply(const Config& cfg, const std::string& address, SmtpCommand command,
@@ -15,6 +17,62 @@ Learned learn_from_reply(const Config& cfg, const std::string& address, SmtpComm
   l.record = outcome_for_class(cfg, address, l.classification.cls, code, full, ctx,
                                l.classification.rule_id);
   return l;
+}
+
+SmtpCommand command_named_in(std::string_view diagnostic) {
+  std::string t;
+  t.reserve(diagnostic.size());
+  for (char c : diagnostic) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Postfix: "(in reply to X command)"; Exim: "after X"; Sendmail: ">>> X" / "did not like our X";
+  // qmail: "most progress was X response". The first phrase found decides.
+  struct Phrase {
+    const char* text;
+    SmtpCommand command;
+  };
+  static const Phrase phrases[] = {
+      {"in reply to rcpt to", SmtpCommand::rcpt},
+      {"after rcpt to", SmtpCommand::rcpt},
+      {"our rcpt to", SmtpCommand::rcpt},
+      {"rcpt to response", SmtpCommand::rcpt},
+      {"error following rcpt", SmtpCommand::rcpt},
+      {"in reply to end of data", SmtpCommand::data_end},
+      {"after end of data", SmtpCommand::data_end},
+      {"in reply to mail from", SmtpCommand::mail},
+      {"after mail from", SmtpCommand::mail},
+      {"our mail from", SmtpCommand::mail},
+      {"in reply to data", SmtpCommand::data},
+      {"after data", SmtpCommand::data},
+      {"after initial connection", SmtpCommand::connect},
+      {"while talking to", SmtpCommand::any},
+      {"in reply to helo", SmtpCommand::ehlo},
+      {"in reply to ehlo", SmtpCommand::ehlo},
+      {"after ehlo", SmtpCommand::ehlo},
+      {"after helo", SmtpCommand::ehlo},
+      // Sendmail transcripts: ">>> RCPT To:<x>" / "MAIL FROM:<x> <<< 550 ...".
+      {"rcpt to:<", SmtpCommand::rcpt},
+      {"mail from:<", SmtpCommand::mail},
+  };
+  size_t best = std::string::npos;
+  SmtpCommand found = SmtpCommand::any;
+  for (const auto& p : phrases) {
+    size_t at = t.find(p.text);
+    if (at != std::string::npos && at < best) {
+      best = at;
+      found = p.command;
+    }
+  }
+  return found;
+}
+
+DsnReply reply_for_dsn_recipient(const FailedRecipient& r) {
+  std::string status = r.status;
+  if (status.empty()) {
+    if (r.action == "failed")
+      status = "5.0.0";
+    else if (r.action == "delayed")
+      status = "4.0.0";
+  }
+  return {reply_from_status(status, r.diagnostic), command_named_in(r.diagnostic)};
 }
 
 OutcomeRecord outcome_for_class(const Config& cfg, const std::string& address, OutcomeClass cls,

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "core/dsn.hpp"
 #include "core/reply.hpp"
 #include "core/store.hpp"
 
@@ -18,6 +19,19 @@ struct Learned {
 // `address` must be normalised. The stored code is "550 5.1.1" (basic and enhanced).
 Learned learn_from_reply(const Config& cfg, const std::string& address, SmtpCommand command,
                          const Reply& reply, const EventContext& ctx);
+
+// The reply a DSN reports for one recipient, and the command that drew it when the diagnostic
+// says ("in reply to RCPT TO command", "after MAIL FROM:", "after initial connection"). A
+// failed recipient without a Status is permanent by RFC 3464's definition of "failed"
+// (5.0.0), a delayed one transient (4.0.0).
+struct DsnReply {
+  Reply reply;
+  SmtpCommand command = SmtpCommand::any;
+};
+DsnReply reply_for_dsn_recipient(const FailedRecipient& r);
+
+// The SMTP command a bounce transcript names as the one the remote server answered.
+SmtpCommand command_named_in(std::string_view diagnostic);
 
 // An outcome whose class is already known (ARF complaint, ACS status, CLI add).
 OutcomeRecord outcome_for_class(const Config& cfg, const std::string& address, OutcomeClass cls,

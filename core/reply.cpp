@@ -1,6 +1,7 @@
 // SMTP reply parsing and enhanced status code extraction (RFC 5321, RFC 3463).
 #include "core/reply.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace bouncegate {
@@ -183,21 +184,65 @@ Reply parse_reply(std::string_view text) {
   return r;
 }
 
+std::optional<EmbeddedReply> find_embedded_reply(std::string_view text, int want_class) {
+  for (size_t i = 0; i + 3 <= text.size(); ++i) {
+    char a = text[i], b = text[i + 1], c = text[i + 2];
+    if ((a != '4' && a != '5') || b < '0' || b > '5' || !is_digit(c)) continue;
+    if (want_class && a - '0' != want_class) continue;
+    if (i > 0) {
+      char p = text[i - 1];
+      if (p != ' ' && p != ':' && p != '[' && p != '(' && p != '<' && p != '\t' && p != '"')
+        continue;
+    }
+    size_t end = i + 3;
+    if (end < text.size() && text[end] != ' ' && text[end] != '-' && text[end] != ':' &&
+        text[end] != ']' && text[end] != ')')
+      continue;
+    EmbeddedReply e;
+    e.code = (a - '0') * 100 + (b - '0') * 10 + (c - '0');
+    e.offset = i;
+    std::string_view rest = end < text.size() ? text.substr(end + 1) : std::string_view();
+    e.enhanced = find_enhanced_code(rest.substr(0, std::min<size_t>(rest.size(), 24)));
+    if (e.enhanced && e.enhanced->cls != e.code / 100) e.enhanced.reset();
+    return e;
+  }
+  return std::nullopt;
+}
+
 Reply reply_from_status(std::string_view status, std::string_view text) {
   std::string_view t = trim(text);
+  auto status_code = parse_enhanced_code(status);
   // A diagnostic that is itself a reply ("550 5.1.1 user unknown") is parsed as one.
   if (t.size() >= 3) {
     Reply inner = parse_reply(t);
     if (inner.valid) {
-      if (!inner.enhanced)
-        if (auto s = parse_enhanced_code(status); s && s->cls == inner.code / 100)
-          inner.enhanced = s;
+      if (!inner.enhanced && status_code && status_code->cls == inner.code / 100)
+        inner.enhanced = status_code;
       return inner;
     }
   }
+  // Transcripts quote the remote reply inside prose ("... RCPT TO:<x>: host mx[ip] said: 550
+  // 5.1.1 ..."): the quoted code becomes the basic code, the whole text stays as evidence.
+  if (auto e = find_embedded_reply(t, status_code ? status_code->cls : 0)) {
+    Reply r;
+    r.valid = true;
+    r.code = e->code;
+    r.enhanced = e->enhanced;
+    if (!r.enhanced && status_code && status_code->cls == e->code / 100) r.enhanced = status_code;
+    // The whole text stays (what precedes the code often names the problem), but a reply
+    // quoted in brackets ends at the closing bracket: what follows is prose about it.
+    std::string_view kept = t;
+    char open = e->offset > 0 ? t[e->offset - 1] : '\0';
+    if (open == '[' || open == '(') {
+      size_t close = t.find(open == '[' ? ']' : ')', e->offset);
+      if (close != std::string_view::npos) kept = t.substr(0, close + 1);
+    }
+    r.lines.emplace_back(kept);
+    return r;
+  }
   Reply r;
   r.valid = true;
-  r.enhanced = parse_enhanced_code(status);
+  r.enhanced = status_code;
   if (!r.enhanced) r.enhanced = find_enhanced_code(t);
   if (!t.empty()) r.lines.emplace_back(t);
   if (!r.enhanced && t.empty()) {

@@ -43,7 +43,17 @@ struct Reply {
 // valid=false with an explanation, never an exception.
 Reply parse_reply(std::string_view text);
 
-// A reply known only from a DSN Status and a diagnostic text (no basic code).
+// A reply code quoted inside free text (MTA transcripts in bounces); want_class 4 or 5
+// restricts it to that class, 0 takes either.
+struct EmbeddedReply {
+  int code = 0;
+  std::optional<EnhancedCode> enhanced;
+  size_t offset = 0;
+};
+std::optional<EmbeddedReply> find_embedded_reply(std::string_view text, int want_class = 0);
+
+// A reply known from a DSN Status and a diagnostic text: the diagnostic parsed as a reply when
+// it is one, else a reply quoted inside it, else the status with the text.
 Reply reply_from_status(std::string_view status, std::string_view text);
 
 // Incremental reader: feed bytes as they arrive, complete replies come out.

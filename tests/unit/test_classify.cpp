@@ -7,6 +7,7 @@
 
 #include "core/classify.hpp"
 #include "core/config.hpp"
+#include "core/learn.hpp"
 
 namespace bouncegate {
 namespace {
@@ -237,6 +238,57 @@ TEST(ClassificationDocs, EveryShippedRuleIsDocumented) {
   buf << in.rdbuf();
   for (const auto& r : default_rule_specs())
     EXPECT_NE(buf.str().find("`" + r.id + "`"), std::string::npos) << r.id << " is not in docs";
+}
+
+}  // namespace
+}  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+TEST(DsnCommand, TranscriptNamesTheCommand) {
+  EXPECT_EQ(command_named_in("host x said: 550 5.1.1 nope (in reply to RCPT TO command)"),
+            SmtpCommand::rcpt);
+  EXPECT_EQ(command_named_in("host x said: 552 too big (in reply to end of DATA command)"),
+            SmtpCommand::data_end);
+  EXPECT_EQ(
+      command_named_in("SMTP error from remote mail server after MAIL FROM:<a@b> SIZE=1: 550"),
+      SmtpCommand::mail);
+  EXPECT_EQ(command_named_in("SMTP error from remote mail server after initial connection: 554"),
+            SmtpCommand::connect);
+  EXPECT_EQ(command_named_in("550 5.1.1 user unknown"), SmtpCommand::any);
+}
+
+TEST(DsnCommand, SenderRefusalInABounceIsNotTheRecipientsDeath) {
+  FailedRecipient fr;
+  fr.action = "failed";
+  fr.status = "5.0.0";
+  fr.diagnostic =
+      "SMTP error from remote mail server after MAIL FROM:<app@example.com>: 550 "
+      "Unknown user";
+  DsnReply d = reply_for_dsn_recipient(fr);
+  EXPECT_EQ(defaults().classify(d.command, d.reply).cls, OutcomeClass::sender);
+  // A failed recipient without Status is permanent (RFC 3464), so dead texts count.
+  FailedRecipient nostatus;
+  nostatus.action = "failed";
+  nostatus.diagnostic = "No such domain.";
+  DsnReply e = reply_for_dsn_recipient(nostatus);
+  EXPECT_EQ(defaults().classify(e.command, e.reply).cls, OutcomeClass::hard);
+  nostatus.action = "delayed";
+  DsnReply f = reply_for_dsn_recipient(nostatus);
+  EXPECT_NE(defaults().classify(f.command, f.reply).cls, OutcomeClass::hard);
+}
+
+TEST(Classifier, SenderDomainAndExpiryAreNotDeadAddresses) {
+  EXPECT_EQ(classify("553 5.1.8 <root@host.example>... Domain of sender address root@host.example "
+                     "does not exist"),
+            OutcomeClass::sender);
+  EXPECT_EQ(classify("550 4.4.7 QUEUE.Expired; message expired"), OutcomeClass::soft);
+  EXPECT_EQ(
+      classify("550-5.2.1 The user you are trying to contact is receiving mail at a rate that "
+               "prevents additional messages from being delivered"),
+      OutcomeClass::rate_limit);
+  EXPECT_EQ(classify("550 5.1.1 some.name not listed in Domino Directory"), OutcomeClass::hard);
 }
 
 }  // namespace

@@ -14,11 +14,15 @@
 #include <vector>
 
 #include "core/dsn.hpp"
+#include "tests/support/corpus.hpp"
 
 namespace bouncegate {
 namespace {
 
 namespace fs = std::filesystem;
+using test::family_of;
+using test::find_corpus;
+using test::read_file;
 
 // Floors sit about one point under the measured figures; raise them when the parser improves.
 constexpr double kFloorRecipientOverall = 97.5;  // measured 98.7
@@ -29,59 +33,6 @@ constexpr double kFloorStatusRfc3464 = 97.0;     // measured 97.1 (33/34)
 // arf-11/arf-15 name no recipient anywhere; arf-26 is an Apple unsubscribe, not ARF.
 constexpr double kFloorRecipientArf = 85.0;  // measured 85.7 (18/21)
 constexpr double kMaxCorpusSeconds = 5.0;
-
-fs::path find_corpus() {
-  std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("BOUNCEGATE_CORPUS")) candidates.emplace_back(env);
-#ifdef BOUNCEGATE_SOURCE_DIR
-  candidates.push_back(fs::path(BOUNCEGATE_SOURCE_DIR) / ".." / "shared" / "corpus" / "sisimai");
-#endif
-  if (const char* src = std::getenv("BOUNCEGATE_SOURCE_DIR"))
-    candidates.push_back(fs::path(src) / ".." / "shared" / "corpus" / "sisimai");
-  candidates.push_back(fs::path("..") / "shared" / "corpus" / "sisimai");
-  for (const auto& c : candidates) {
-    std::error_code ec;
-    if (fs::exists(c / "expected.tsv", ec) && fs::is_directory(c / "eml", ec)) return c;
-  }
-  return {};
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : line) {
-    if (c == '\t') {
-      out.push_back(cur);
-      cur.clear();
-    } else if (c != '\r') {
-      cur.push_back(c);
-    }
-  }
-  out.push_back(cur);
-  return out;
-}
-
-struct Row {
-  std::string eml;
-  std::size_t index = 0;  // 1-based recipient index
-  std::string status;
-  std::string feedback_type;
-  bool pseudo = false;
-};
-
-std::string family_of(const std::string& eml) {
-  // "lhost-postfix-12.eml" -> "lhost-postfix"; "rfc3464-01.eml" -> "rfc3464".
-  std::string stem = eml.substr(0, eml.rfind('.'));
-  std::size_t dash = stem.rfind('-');
-  return dash == std::string::npos ? stem : stem.substr(0, dash);
-}
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -114,27 +65,11 @@ TEST(DsnCorpus, ExtractionRatesStayAboveFloors) {
       << "Sisimai corpus not found: set BOUNCEGATE_CORPUS to the directory holding "
          "expected.tsv and eml/ (default: <source>/../shared/corpus/sisimai)";
 
-  std::ifstream tsv(corpus / "expected.tsv");
-  std::string line;
-  ASSERT_TRUE(std::getline(tsv, line)) << "expected.tsv is empty";
-  std::vector<std::string> head = split_tabs(line);
-  std::map<std::string, std::size_t> col;
-  for (std::size_t i = 0; i < head.size(); ++i) col[head[i]] = i;
-  for (const char* need : {"eml", "rcpt_index", "status", "feedback_type", "status_is_pseudo"})
-    ASSERT_TRUE(col.count(need)) << "expected.tsv lacks column " << need;
-
-  std::vector<Row> rows;
-  while (std::getline(tsv, line)) {
-    if (line.empty()) continue;
-    std::vector<std::string> f = split_tabs(line);
-    if (f.size() < head.size()) continue;
-    Row r;
-    r.eml = f[col["eml"]];
-    r.index = static_cast<std::size_t>(std::strtoul(f[col["rcpt_index"]].c_str(), nullptr, 10));
-    r.status = f[col["status"]];
-    r.feedback_type = f[col["feedback_type"]];
-    r.pseudo = f[col["status_is_pseudo"]] == "1";
-    rows.push_back(r);
+  std::vector<test::CorpusRow> rows;
+  try {
+    rows = test::load_expected(corpus);
+  } catch (const std::exception& e) {
+    FAIL() << e.what();
   }
   ASSERT_FALSE(rows.empty());
 
@@ -142,7 +77,7 @@ TEST(DsnCorpus, ExtractionRatesStayAboveFloors) {
   std::map<std::string, ParsedFeedback> parsed;
   std::map<std::string, std::string> raw_lower;
   double seconds = 0;
-  for (const Row& r : rows) {
+  for (const test::CorpusRow& r : rows) {
     if (parsed.count(r.eml)) continue;
     std::string raw = read_file(corpus / "eml" / r.eml);
     ASSERT_FALSE(raw.empty()) << "cannot read " << r.eml;
@@ -156,7 +91,7 @@ TEST(DsnCorpus, ExtractionRatesStayAboveFloors) {
   Tally all;
   int autoreply_rows = 0, autoreply_ok = 0;
   std::vector<std::string> misses;
-  for (const Row& r : rows) {
+  for (const test::CorpusRow& r : rows) {
     const ParsedFeedback& p = parsed[r.eml];
     const std::string family = family_of(r.eml);
     if (family == "rfc3834") {

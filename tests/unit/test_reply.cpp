@@ -133,3 +133,29 @@ TEST(Reply, GarbageNeverCrashes) {
 
 }  // namespace
 }  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+TEST(EmbeddedReply, FoundInsideTranscripts) {
+  Reply r =
+      reply_from_status("5.0.0",
+                        "SMTP error from remote mail server after RCPT TO:<a@b.example>: "
+                        "host mx.b.example [192.0.2.1]: 550 5.1.1 <a@b.example>: no such user");
+  EXPECT_EQ(r.code, 550);
+  EXPECT_EQ(r.enhanced->str(), "5.1.1");
+  EXPECT_NE(r.text().find("SMTP error from remote mail server"), std::string::npos);
+  // A bracketed reply ends at its bracket; the prose after it is not part of it.
+  Reply q = reply_from_status("5.1.1",
+                              "It responded as follows: [550 5.1.1 User unknown] The attachment");
+  EXPECT_EQ(q.code, 550);
+  EXPECT_EQ(q.text().find("attachment"), std::string::npos);
+  // IP addresses and numbers inside words are not reply codes.
+  EXPECT_FALSE(find_embedded_reply("host 192.0.2.1 said nothing useful"));
+  EXPECT_FALSE(find_embedded_reply("order 5501 failed"));
+  // With a status, only a code of the same class counts.
+  EXPECT_FALSE(find_embedded_reply("got 421 earlier", 5));
+}
+
+}  // namespace
+}  // namespace bouncegate
