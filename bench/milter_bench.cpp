@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "core/config.hpp"
 #include "core/store.hpp"
 
@@ -146,48 +147,33 @@ Result drive(const std::string& socket, int connections, double seconds, int rcp
              const std::vector<std::string>& addresses) {
   std::vector<std::vector<double>> lat(static_cast<size_t>(connections));
   std::atomic<size_t> refused{0};
-  std::atomic<bool> failed{false};
   auto start = Clock::now();
   auto deadline =
       start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  std::vector<std::thread> threads;
-  for (int t = 0; t < connections; ++t) {
-    threads.emplace_back([&, t] {
-      try {
-        MilterClient c(socket);
-        c.start_connection();
-        std::mt19937 rng(static_cast<unsigned>(t) * 7919u + 1);
-        std::uniform_int_distribution<size_t> pick(0, addresses.size() - 1);
-        auto& mine = lat[static_cast<size_t>(t)];
-        for (int msg = 0; Clock::now() < deadline; ++msg) {
-          c.mail("bench@example.com", "B" + std::to_string(t) + "X" + std::to_string(msg));
-          for (int r = 0; r < rcpts_per_msg; ++r) {
-            auto t0 = Clock::now();
-            char reply = c.rcpt(addresses[pick(rng)]);
-            mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
-            if (reply != 'c') ++refused;
-          }
-          c.abort();
-        }
-      } catch (const std::exception& e) {
-        std::cerr << "milter_bench: " << socket << ": " << e.what() << "\n";
-        failed = true;
+  bouncegate::bench::run_threads(connections, "milter_bench: " + socket, [&](int t) {
+    MilterClient c(socket);
+    c.start_connection();
+    std::mt19937 rng(static_cast<unsigned>(t) * 7919u + 1);
+    std::uniform_int_distribution<size_t> pick(0, addresses.size() - 1);
+    auto& mine = lat[static_cast<size_t>(t)];
+    for (int msg = 0; Clock::now() < deadline; ++msg) {
+      c.mail("bench@example.com", "B" + std::to_string(t) + "X" + std::to_string(msg));
+      for (int r = 0; r < rcpts_per_msg; ++r) {
+        auto t0 = Clock::now();
+        char reply = c.rcpt(addresses[pick(rng)]);
+        mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        if (reply != 'c') ++refused;
       }
-    });
-  }
-  for (auto& th : threads) th.join();
-  if (failed) throw std::runtime_error("a connection failed");
+      c.abort();
+    }
+  });
   Result r;
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::vector<double> all;
-  for (auto& v : lat) all.insert(all.end(), v.begin(), v.end());
-  std::sort(all.begin(), all.end());
-  r.decisions = all.size();
+  auto l = bouncegate::bench::summarize(lat);
+  r.decisions = l.count;
   r.refused = refused;
-  if (!all.empty()) {
-    r.p50_us = all[all.size() / 2];
-    r.p99_us = all[std::min(all.size() - 1, all.size() * 99 / 100)];
-  }
+  r.p50_us = l.p50_us;
+  r.p99_us = l.p99_us;
   return r;
 }
 
@@ -232,18 +218,7 @@ int main(int argc, char** argv) {
     // Seed the store the gating milter uses: `suppressed` of the `pool` addresses bounced hard.
     auto cfg = bouncegate::load_config(config);
     bouncegate::SuppressionStore store(cfg->redis, cfg->suppression);
-    std::vector<std::string> addresses;
-    for (int i = 0; i < pool; ++i)
-      addresses.push_back("user" + std::to_string(i) + "@bench.example");
-    for (int i = 0; i < suppressed && i < pool; ++i) {
-      bouncegate::OutcomeRecord o;
-      o.address = addresses[static_cast<size_t>(i)];
-      o.cls = bouncegate::OutcomeClass::hard;
-      o.action = bouncegate::Action::suppress;
-      o.code = "550 5.1.1";
-      o.text = "550 5.1.1 mailbox does not exist";
-      store.record(o);
-    }
+    auto addresses = bouncegate::bench::seeded_addresses(store, pool, suppressed);
     std::printf(
         "milter_bench: %d connections, %d RCPT per message, %.1fs per run, %d of %d "
         "addresses suppressed\n",

@@ -3,14 +3,17 @@
 # directly, in the same run, at 1 and 100 concurrent sessions; then the relay's peak RSS
 # with 1,000 idle client sessions. Not part of ctest.
 #
-#   bench/relay.sh [BUILD_DIR] [MESSAGES]     (defaults: ./build, 2000)
+#   bench/relay.sh [BUILD_DIR] [MESSAGES] [LENGTH] [IDLE]   (defaults: ./build, 2000, 2048, 1)
 #
+# LENGTH is the message size in bytes; IDLE=0 skips the 1,000 idle sessions step.
 # The relay gates every recipient in a private redis-server and forwards in clear to the
 # sink (tls: none, insecure: true): the numbers measure the relay, not TLS.
 set -euo pipefail
 
 BUILD=${1:-build}
 MESSAGES=${2:-2000}
+LENGTH=${3:-2048}
+IDLE=${4:-1}
 RELAY=$BUILD/bin/bouncegate-relay
 [ -x "$RELAY" ] || { echo "no $RELAY (build the bouncegate-relay target)" >&2; exit 64; }
 for t in smtp-source smtp-sink redis-server python3; do
@@ -63,7 +66,7 @@ wait_port "$RELAY_PORT" || { cat "$WORK/relay.log" >&2; exit 1; }
 rate() {
   local start end
   start=$(date +%s.%N)
-  smtp-source -s "$1" -m "$MESSAGES" -l 2048 -f app@example.com -t rcpt@example.net \
+  smtp-source -s "$1" -m "$MESSAGES" -l "$LENGTH" -f app@example.com -t rcpt@example.net \
     "127.0.0.1:$2" >/dev/null
   end=$(date +%s.%N)
   python3 -c "print(f'{$MESSAGES/($end-$start):.0f}')"
@@ -76,6 +79,7 @@ for s in 1 100; do
   printf '%-12s %12s %12s %8s\n' "$s" "$d" "$r" "$(python3 -c "print(f'{$r/$d:.2f}')")"
 done
 
+[ "$IDLE" = 1 ] || exit 0
 # 1,000 idle sessions: connected, greeted, EHLO'd, then left waiting.
 python3 - "$RELAY_PORT" <<'PY' &
 import socket, sys, time

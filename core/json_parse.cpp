@@ -6,6 +6,8 @@
 
 namespace bouncegate {
 
+JsonValue::~JsonValue() = default;
+
 const JsonValue* JsonValue::find(std::string_view key) const {
   if (type != Type::object) return nullptr;
   for (const auto& [k, v] : members)

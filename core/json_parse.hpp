@@ -20,6 +20,15 @@ struct JsonValue {
   std::vector<JsonValue> items;                            // array elements
   std::vector<std::pair<std::string, JsonValue>> members;  // object members in document order
 
+  // Out of line: an inline destructor makes clang instantiate pair<string, JsonValue> while
+  // JsonValue is still incomplete (libstdc++ 12), so the header would not build with clang.
+  JsonValue() = default;
+  JsonValue(const JsonValue&) = default;
+  JsonValue(JsonValue&&) noexcept = default;
+  JsonValue& operator=(const JsonValue&) = default;
+  JsonValue& operator=(JsonValue&&) noexcept = default;
+  ~JsonValue();
+
   bool is_null() const { return type == Type::null; }
   bool is_string() const { return type == Type::string; }
   bool is_object() const { return type == Type::object; }

@@ -47,14 +47,24 @@ RedisValue convert(const redisReply* r) {
   return v;
 }
 
+// Formats the RESP command here: hiredis' own argv formatting (sdscatfmt per argument) was
+// 40% of the instructions of a gate call.
 void append(redisContext* c, const std::vector<std::string>& argv) {
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
+  size_t size = 16;
+  for (const auto& a : argv) size += a.size() + 24;
+  std::string cmd;
+  cmd.reserve(size);
+  cmd += '*';
+  cmd += std::to_string(argv.size());
+  cmd += "\r\n";
   for (const auto& a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
+    cmd += '$';
+    cmd += std::to_string(a.size());
+    cmd += "\r\n";
+    cmd += a;
+    cmd += "\r\n";
   }
-  redisAppendCommandArgv(c, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  redisAppendFormattedCommand(c, cmd.data(), cmd.size());
 }
 
 }  // namespace
@@ -178,16 +188,21 @@ void RedisPool::release(Conn c, bool healthy) {
 }
 
 RedisValue RedisPool::command(const std::vector<std::string>& argv) {
-  auto r = pipeline({argv});
+  // One command without copying it into a pipeline of one.
+  auto r = run(&argv, 1);
   return std::move(r.front());
 }
 
 std::vector<RedisValue> RedisPool::pipeline(const std::vector<std::vector<std::string>>& cmds) {
+  return run(cmds.data(), cmds.size());
+}
+
+std::vector<RedisValue> RedisPool::run(const std::vector<std::string>* cmds, size_t count) {
   Conn c = acquire();
-  for (const auto& argv : cmds) append(c.ctx, argv);
+  for (size_t i = 0; i < count; ++i) append(c.ctx, cmds[i]);
   std::vector<RedisValue> out;
-  out.reserve(cmds.size());
-  for (size_t i = 0; i < cmds.size(); ++i) {
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
     void* raw = nullptr;
     if (redisGetReply(c.ctx, &raw) != REDIS_OK || !raw) {
       std::string e =

@@ -50,6 +50,8 @@ class RedisPool {
   };
   Conn acquire();
   void release(Conn c, bool healthy);
+  // Sends `count` commands on one connection and reads their replies.
+  std::vector<RedisValue> run(const std::vector<std::string>* cmds, size_t count);
   redisContext* connect_one();
   std::pair<std::string, int> master_from_sentinels();
 

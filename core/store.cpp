@@ -304,16 +304,12 @@ std::string utc_iso(int64_t ms) {
 }
 
 SuppressionStore::SuppressionStore(const RedisConfig& redis, const SuppressionConfig& suppression)
-    : redis_cfg_(redis), sup_(suppression), pool_(redis) {}
+    : redis_cfg_(redis), sup_(suppression), pool_(redis) {
+  for (auto d : sup_.lease_ladder) ladder_args_.push_back(std::to_string(d.count()));
+}
 
 std::string SuppressionStore::key_for(const std::string& address) const {
   return redis_cfg_.key_prefix + "s:{" + address + "}";
-}
-
-std::vector<std::string> SuppressionStore::ladder_args() const {
-  std::vector<std::string> out;
-  for (auto d : sup_.lease_ladder) out.push_back(std::to_string(d.count()));
-  return out;
 }
 
 RedisValue SuppressionStore::run_script(int which, const std::vector<std::string>& keys,
@@ -356,7 +352,7 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
                                    address,
                                    std::to_string(sup_.events_maxlen),
                                    dry_run ? "1" : "0"};
-  auto ladder = ladder_args();
+  const auto& ladder = ladder_args();
   args.insert(args.end(), ladder.begin(), ladder.end());
   RedisValue v =
       run_script(kGate, {key_for(address), p + "u:{" + address + "}", p + "events"}, args);
@@ -407,7 +403,7 @@ std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o) {
                                    std::to_string(sup_.stats_ttl.count() / 1000),
                                    o.ttl ? std::to_string(o.ttl->count()) : std::string(),
                                    o.reason};
-  auto ladder = ladder_args();
+  const auto& ladder = ladder_args();
   args.insert(args.end(), ladder.begin(), ladder.end());
   RedisValue v =
       run_script(kRecord,
@@ -622,9 +618,14 @@ std::optional<Entry> SuppressionStore::record_or_journal(const OutcomeRecord& o,
 }
 
 size_t SuppressionStore::journal_size() {
-  std::error_code ec;
-  auto n = std::filesystem::file_size(sup_.journal_path, ec);
-  return ec ? 0 : static_cast<size_t>(n);
+  // A replay interrupted by a crash leaves its work file; it counts until it is finished.
+  size_t total = 0;
+  for (const std::string& p : {sup_.journal_path, sup_.journal_path + ".replay"}) {
+    std::error_code ec;
+    auto n = std::filesystem::file_size(p, ec);
+    if (!ec) total += static_cast<size_t>(n);
+  }
+  return total;
 }
 
 size_t SuppressionStore::replay_journal() {

@@ -118,10 +118,12 @@ class SuppressionStore {
  private:
   RedisValue run_script(int which, const std::vector<std::string>& keys,
                         const std::vector<std::string>& args);
-  std::vector<std::string> ladder_args() const;
+  // The lease ladder in ms as script arguments, formatted once per store (config is immutable).
+  const std::vector<std::string>& ladder_args() const { return ladder_args_; }
 
   RedisConfig redis_cfg_;
   SuppressionConfig sup_;
+  std::vector<std::string> ladder_args_;
   RedisPool pool_;
   std::mutex journal_mu_;
 };

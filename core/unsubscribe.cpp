@@ -19,6 +19,12 @@ constexpr unsigned char kVersion = 1;
 constexpr std::string_view kAadLabel = "bouncegate-unsubscribe-v1";
 constexpr size_t kIdLen = 4, kNonceLen = 12, kTagLen = 16, kHeadLen = 1 + kIdLen;
 constexpr size_t kMinPlain = 8 + 1;  // issued_s and list length
+// open() refuses longer tokens unread; seal() keeps every token it makes below this: a list id
+// of 255 bytes and an address of kMaxSealedAddress bytes still fit (base64url: 4 chars per 3).
+constexpr size_t kMaxTokenChars = 2048;
+constexpr size_t kMaxSealedAddress = 1024;
+static_assert((kHeadLen + kNonceLen + kMinPlain + 255 + kMaxSealedAddress + kTagLen + 2) / 3 * 4 <=
+              kMaxTokenChars);
 
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
 
@@ -138,6 +144,9 @@ std::string TokenKeyring::seal(const std::string& list, const std::string& addre
                                int64_t issued_s) const {
   if (keys_.empty()) throw TokenError("no unsubscribe key configured");
   if (list.size() > 255) throw TokenError("list id longer than 255 bytes");
+  // open() needs at least one address byte: never hand out a token that cannot be opened.
+  if (address.empty()) throw TokenError("no address to seal");
+  if (address.size() > kMaxSealedAddress) throw TokenError("address longer than 1024 bytes");
   const Key& k = keys_.front();
   std::string plain(8, '\0');
   for (int i = 0; i < 8; ++i)
@@ -182,7 +191,7 @@ std::optional<TokenClaims> TokenKeyring::open(std::string_view token, int64_t no
     if (why) *why = reason;
     return std::nullopt;
   };
-  if (token.size() > 2048) return fail("malformed");
+  if (token.size() > kMaxTokenChars) return fail("malformed");
   auto raw = decode_b64url(token);
   if (!raw || raw->size() < kHeadLen + kNonceLen + kMinPlain + kTagLen) return fail("malformed");
   const auto* b = reinterpret_cast<const unsigned char*>(raw->data());

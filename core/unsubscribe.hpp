@@ -35,7 +35,8 @@ class TokenKeyring {
   // seals; all open. Relative names are looked up in $CREDENTIALS_DIRECTORY when set.
   // Throws ConfigError naming the file on unreadable/short keys.
   static TokenKeyring load(const std::vector<std::string>& key_files);
-  // base64url, no padding. Throws TokenError when there is no key or the list id is too long.
+  // base64url, no padding. Throws TokenError when there is no key, the list id is over 255
+  // bytes or the address is empty or over 1024 bytes (open() would refuse such a token).
   std::string seal(const std::string& list, const std::string& address, int64_t issued_s) const;
   // nullopt + why ("tampered or unknown key", "expired", "malformed") when it cannot be opened.
   // max_age_s > 0 refuses tokens issued longer ago than that.

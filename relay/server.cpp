@@ -44,6 +44,9 @@ void validate_relay_config(const Config& cfg) {
 
 namespace {
 
+// The journal is looked at every this many pool sweeps (one a second).
+constexpr uint64_t kJournalReplaySweeps = 5;
+
 bool same_upstream(const UpstreamConfig& a, const UpstreamConfig& b) {
   return a.host == b.host && a.port == b.port && a.tls == b.tls && a.ca_file == b.ca_file &&
          a.verify_hostname == b.verify_hostname && a.username == b.username &&
@@ -90,6 +93,8 @@ awaitable<void> RelayServer::accept_loop(tcp::acceptor& acceptor) {
       log_event(LogLevel::warning, "", "accept failed", {{"error", ec.message()}});
       continue;
     }
+    // Replies are written whole, one write per pipelined group: no reason to delay them.
+    s.set_option(tcp::no_delay(true), ec);
     asio::co_spawn(rt_.io, run_client_session(rt_, std::move(s)), [](std::exception_ptr e) {
       if (!e) return;
       try {
@@ -102,12 +107,30 @@ awaitable<void> RelayServer::accept_loop(tcp::acceptor& acceptor) {
 }
 
 awaitable<void> RelayServer::sweep_loop() {
+  uint64_t ticks = 0;
   while (!rt_.draining) {
     sweep_timer_.expires_after(std::chrono::seconds(1));
     boost::system::error_code ec;
     co_await sweep_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
     rt_.pool->sweep();
+    if (++ticks % kJournalReplaySweeps == 0) co_await replay_journal();
+  }
+}
+
+awaitable<void> RelayServer::replay_journal() {
+  // record_or_journal replays after its next successful write; without new traffic after
+  // Redis returns, journaled outcomes would wait for it, so the relay retries on its own.
+  auto store = rt_.store;
+  auto replay = [store]() -> size_t {
+    return store->journal_size() > 0 ? store->replay_journal() : 0;
+  };
+  try {
+    size_t n = co_await rt_.offload(replay);
+    if (n > 0)
+      log_event(LogLevel::notice, "", "journal replayed", {{"records", std::to_string(n)}});
+  } catch (const std::exception& e) {
+    log_event(LogLevel::warning, "", "journal replay failed", {{"error", e.what()}});
   }
 }
 

@@ -10,6 +10,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -66,7 +67,11 @@ struct RelayRuntime {
     std::exception_ptr error;
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
         [&](auto handler) {
-          asio::post(blocking, [&, ex, handler = std::move(handler)]() mutable {
+          // The work guard keeps io.run() from returning while the call runs (at drain, the
+          // last session may be waiting here): otherwise the process exits with this
+          // coroutine still suspended and the handler lands on a destroyed runtime.
+          asio::post(blocking, [&, ex, handler = std::move(handler),
+                                work = asio::make_work_guard(io)]() mutable {
             try {
               result.emplace(f());
             } catch (...) {
@@ -99,6 +104,8 @@ class RelayServer {
  private:
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
   asio::awaitable<void> sweep_loop();
+  // Replays the outcome journal (kept while Redis was down) when it is not empty.
+  asio::awaitable<void> replay_journal();
   asio::awaitable<void> drain_loop(std::chrono::steady_clock::time_point deadline);
 
   RelayRuntime rt_;

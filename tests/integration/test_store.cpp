@@ -249,3 +249,28 @@ TEST_F(StoreTest, MessageIdsAndDedupe) {
 
 }  // namespace
 }  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+TEST(StoreJournal, ReplayInterruptedByACrashIsFinishedLater) {
+  test::RedisServer redis;
+  test::TempDir dir;
+  auto cfg = load_config_text(test::config_yaml(redis.port()), "t.yaml");
+  SuppressionConfig sup = cfg->suppression;
+  sup.journal_path = dir.path() + "/journal";
+  // What a crash in the middle of a replay leaves behind: only the work file.
+  dir.file("journal.replay",
+           "crashed@example.com\thard\tsuppress\t550 5.1.1\t550 5.1.1 user unknown\tdead-address-"
+           "text\trelay\tQ1\t\t\t\n");
+  SuppressionStore store(cfg->redis, sup);
+  EXPECT_GT(store.journal_size(), 0u);
+  EXPECT_EQ(store.replay_journal(), 1u);
+  EXPECT_EQ(store.journal_size(), 0u);
+  auto e = store.get("crashed@example.com");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->cls, "hard");
+}
+
+}  // namespace
+}  // namespace bouncegate

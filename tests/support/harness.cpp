@@ -132,7 +132,9 @@ std::string RedisServer::cli(const std::vector<std::string>& args) const {
 RunResult run(const std::vector<std::string>& argv, const std::string& input,
               const std::map<std::string, std::string>& env) {
   int in[2], out[2], err[2];
-  if (pipe(in) || pipe(out) || pipe(err)) throw std::runtime_error("pipe");
+  // Close-on-exec: a child forked by another thread must not hold these pipes open.
+  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+    throw std::runtime_error("pipe");
   pid_t pid = fork();
   if (pid == 0) {
     dup2(in[0], 0);

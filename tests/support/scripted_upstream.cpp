@@ -106,7 +106,8 @@ ScriptedUpstream::ScriptedUpstream(UpstreamScript script, int port) : script_(st
     }
     tls_ctx_ = ctx;
   }
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  // Close-on-exec: a daemon the test starts later must not inherit (and hold) the port.
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
@@ -154,7 +155,7 @@ void ScriptedUpstream::accept_loop() {
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) continue;
-    int fd = accept(listen_fd_, nullptr, nullptr);
+    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     ++connections_;
     std::lock_guard lock(mu_);
@@ -176,12 +177,14 @@ std::string ScriptedUpstream::reply_for_rcpt(const std::string& rcpt) {
     return "550-5.1.1 The email account that you tried to reach does not exist.\r\n"
            "550 5.1.1 Please try double-checking the recipient's email address.";
   if (starts(lp, "THROTTLE-")) return "450 4.5.127 Excessive message rate from sender";
-  if (starts(lp, "DEFER-")) {
-    std::lock_guard lock(mu_);
-    if (deferred_once_.insert(upper(rcpt)).second)
-      return "451 4.3.0 " + rcpt + ": temporary lookup failure";
-  }
+  if (starts(lp, "DEFER-") && first_time("DEFER", rcpt))
+    return "451 4.3.0 " + rcpt + ": temporary lookup failure";
   return "250 2.1.5 Ok";
+}
+
+bool ScriptedUpstream::first_time(const std::string& behaviour, const std::string& rcpt) {
+  std::lock_guard lock(mu_);
+  return deferred_once_.insert(behaviour + " " + upper(rcpt)).second;
 }
 
 void ScriptedUpstream::serve(int fd) {
@@ -266,11 +269,17 @@ void ScriptedUpstream::serve(int fd) {
       }
       std::string rcpt = line.substr(line.find(':') + 1);
       rcpt = rcpt.substr(0, rcpt.find('>') + 1);
+      std::string lp = local_part(rcpt);
+      if (starts(lp, "STALLFIRST-") && first_time("STALL", rcpt)) {
+        while (!stopping_ && c.read_more()) {
+        }
+        return;
+      }
       std::string r = reply_for_rcpt(rcpt);
       if (r[0] == '2') {
         rcpts.push_back(rcpt);
-        std::string lp = local_part(rcpt);
-        drop = drop || starts(lp, "DROP-");
+        drop =
+            drop || starts(lp, "DROP-") || (starts(lp, "DROPFIRST-") && first_time("DROP", rcpt));
         blocked = blocked || starts(lp, "BLOCKED-");
       }
       c.send(r);

@@ -20,6 +20,9 @@ namespace bouncegate::test {
 //   defer-*     RCPT  451 4.3.0 the first time an address is seen, 250 afterwards
 //   blocked-*   DATA end 554 5.7.1 [CS01] Message rejected due to local policy
 //   drop-*      the connection is closed in the middle of DATA
+//   dropfirst-* like drop-* the first time an address is seen, accepted afterwards
+//   stallfirst-* RCPT never answered (until the client hangs up) the first time an address
+//               is seen, 250 afterwards
 // Anything else is accepted.
 struct UpstreamScript {
   std::string greeting = "220 upstream.test ESMTP scripted";  // e.g. "421 4.3.2 busy"
@@ -53,6 +56,7 @@ class ScriptedUpstream {
   void accept_loop();
   void serve(int fd);
   std::string reply_for_rcpt(const std::string& rcpt);
+  bool first_time(const std::string& behaviour, const std::string& rcpt);
 
   UpstreamScript script_;
   int port_ = 0;
@@ -61,7 +65,7 @@ class ScriptedUpstream {
   std::atomic<int> connections_{0}, messages_{0}, auth_failures_{0};
   mutable std::mutex mu_;
   std::vector<std::string> commands_;
-  std::set<std::string> deferred_once_;
+  std::set<std::string> deferred_once_;  // addresses seen by a *first-* behaviour
   std::set<int> open_fds_;
   std::vector<std::thread> threads_;
   std::thread acceptor_;
