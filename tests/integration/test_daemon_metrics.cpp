@@ -9,9 +9,8 @@ namespace bouncegate {
 namespace {
 
 std::string http_get(int port, const std::string& path) {
-  return test::run({"bash", "-c",
-                    "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + "; printf 'GET " + path +
-                        " HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' >&3; timeout 5 cat <&3"})
+  return test::run({"curl", "-s", "-i", "--max-time", "10",
+                    "http://127.0.0.1:" + std::to_string(port) + path})
       .out;
 }
 
@@ -76,7 +75,7 @@ TEST_F(DaemonMetrics, RelayCountsSessionsAndUpstreamFailures) {
   auto r = test::run({"bash", "-c",
                       "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(relay_port_) +
                           "; printf 'EHLO t\\r\\nMAIL FROM:<a@example.com>\\r\\nRCPT "
-                          "TO:<b@example.com>\\r\\nQUIT\\r\\n' >&3; timeout 5 cat <&3"});
+                          "TO:<b@example.com>\\r\\nQUIT\\r\\n' >&3; timeout 20 cat <&3"});
   EXPECT_NE(r.out.find("421 4.4.1"), std::string::npos) << r.out;
   std::string m = scrape(m2_);
   // wait_for_port's probe is a session too.
