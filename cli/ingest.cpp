@@ -156,6 +156,11 @@ int cmd_ingest(Context& ctx) {
     // Not journaled: Postfix keeps the bounce in its queue and runs us again later.
     log_event(LogLevel::error, ec.queue_id, "store unavailable, deferring", {{"error", e.what()}});
     return kTempFail;
+  } catch (const std::exception& e) {
+    // Anything unexpected past parsing is our trouble, not the sender's: keep the message
+    // queued (75) rather than let Postfix return it as undeliverable.
+    log_event(LogLevel::error, ec.queue_id, "unexpected failure, deferring", {{"error", e.what()}});
+    return kTempFail;
   }
   return kOk;
 }

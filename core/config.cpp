@@ -224,13 +224,34 @@ class Section {
 
 std::string read_secret(const Section& s, const YAML::Node& at, const std::string& key,
                         const std::string& path) {
-  std::string p = path;
-  if (!p.empty() && p[0] != '/') {
-    // Relative names are systemd credentials (LoadCredential=) when that directory exists.
-    if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY")) p = std::string(dir) + "/" + p;
+  // A relative name is a systemd credential (LoadCredential=) of the running unit when it has
+  // one by that name, else a file beside the configuration file: so the same YAML works for
+  // every daemon, the CLI and the ingest pipe, whichever credentials their unit loads.
+  std::vector<std::string> tried;
+  if (!path.empty() && path[0] != '/') {
+    if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"))
+      tried.push_back(std::string(dir) + "/" + path);
+    std::string base = s.file();
+    size_t slash = base.rfind('/');
+    tried.push_back((slash == std::string::npos ? std::string(".") : base.substr(0, slash)) + "/" +
+                    path);
+  } else {
+    tried.push_back(path);
   }
-  std::ifstream in(p, std::ios::binary);
-  if (!in) s.fail(at, key, "cannot read secret file '" + p + "'");
+  std::ifstream in;
+  std::string p;
+  bool opened = false;
+  for (const auto& candidate : tried) {
+    in.open(candidate, std::ios::binary);
+    p = candidate;
+    if ((opened = in.is_open())) break;
+    in.clear();
+  }
+  if (!opened) {
+    std::string where;
+    for (const auto& t : tried) where += (where.empty() ? "" : "' or '") + t;
+    s.fail(at, key, "cannot read secret file '" + where + "'");
+  }
   std::stringstream buf;
   buf << in.rdbuf();
   std::string v = buf.str();

@@ -82,7 +82,8 @@ void store_answered() {
 sfsistat store_failed(SMFICTX* ctx, const ConnectionState& c, const std::string& rcpt,
                       const std::string& what) {
   const MilterConfig& mc = c.rt->config->milter;
-  bool tempfail = mc.on_store_error == StoreErrorMode::tempfail;
+  // Shadow mode never refuses, not even when the store cannot be asked.
+  bool tempfail = mc.on_store_error == StoreErrorMode::tempfail && !mc.shadow;
   if (!g_store_down.exchange(true))
     log_event(LogLevel::warning, log_id(c.msg), "suppression store unavailable",
               {{"error", what}, {"on_store_error", tempfail ? "tempfail" : "accept"}});

@@ -160,7 +160,16 @@ int run(const std::string& config_path) {
        {"shadow", mc.shadow ? "yes" : "no"},
        {"gate", mc.gate ? "yes" : "no"},
        {"on_store_error", mc.on_store_error == StoreErrorMode::tempfail ? "tempfail" : "accept"}});
-  sd_notify(0, "READY=1");
+  // Ready once listening. An unreachable store does not hold the start back: recipients get
+  // what on_store_error says until Redis answers, and systemd shows the degraded state.
+  try {
+    rt->store->ping();
+    sd_notify(0, "READY=1\nSTATUS=serving");
+  } catch (const std::exception& e) {
+    log_event(LogLevel::warning, "", "suppression store unreachable at start, running degraded",
+              {{"error", e.what()}});
+    sd_notify(0, "READY=1\nSTATUS=degraded: suppression store unreachable");
+  }
 
   // Reloads run on their own thread so this one is back in sigwait at once: libmilter's signal
   // thread also waits for SIGHUP (and stops the filter on it), so the main thread must never

@@ -27,14 +27,22 @@ free_port() {
   done
 }
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$tmp" >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 50); do
-  redis-cli -p "$redis_port" PING 2>/dev/null | grep -q PONG && break
-  sleep 0.1
+# Another suite may take the same random port between the check and the bind: try again.
+redis_up=no
+for _attempt in 1 2 3; do
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$tmp" >"$tmp/redis.log" 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 50); do
+    if redis-cli -p "$redis_port" PING 2>/dev/null | grep -q PONG; then redis_up=yes; break; fi
+    kill -0 "$redis_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ "$redis_up" = yes ] && break
+  kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null; redis_pid=
 done
+[ "$redis_up" = yes ] || { echo "redis-server did not start" >&2; cat "$tmp/redis.log" >&2; exit 1; }
 
 openssl rand -hex 32 >"$tmp/token.key"
 milter_port=$(free_port)

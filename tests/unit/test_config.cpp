@@ -57,6 +57,14 @@ TEST(Config, SecretIsReadFromFileAndCredentialsDirectory) {
       load_config_text("relay: {upstream: {username: u, password_file: acs-secret}}\n", "s.yaml");
   unsetenv("CREDENTIALS_DIRECTORY");
   EXPECT_EQ(d->relay.upstream.password, "acs-pass");
+  // Without a credential of that name (the CLI, the ingest pipe, a unit that loads none), a
+  // relative name is read beside the configuration file.
+  dir.file("etc/acs-secret", "from-etc");
+  setenv("CREDENTIALS_DIRECTORY", (dir.path() + "/creds-of-another-unit").c_str(), 1);
+  auto e = load_config_text("relay: {upstream: {username: u, password_file: acs-secret}}\n",
+                            dir.path() + "/etc/bouncegate.yaml");
+  unsetenv("CREDENTIALS_DIRECTORY");
+  EXPECT_EQ(e->relay.upstream.password, "from-etc");
   std::string err = error_of("redis: {password_file: /nonexistent/pw}\n");
   EXPECT_NE(err.find("cannot read secret file"), std::string::npos) << err;
   EXPECT_EQ(err.find("s3cret"), std::string::npos);
