@@ -2,6 +2,7 @@
 // a failed connect so a dead Redis costs callers microseconds, not a timeout each.
 #include "core/redis_pool.hpp"
 
+#include <poll.h>
 #include <sys/time.h>
 
 #include <cstdlib>
@@ -153,6 +154,14 @@ RedisPool::Conn RedisPool::acquire() {
     if (!idle_.empty()) {
       auto* c = idle_.back();
       idle_.pop_back();
+      // Redis sends nothing unasked, so a readable idle connection has been closed (a Redis
+      // restart, a timeout on its side): drop it rather than fail the caller's command on it.
+      pollfd p{c->fd, POLLIN | POLLRDHUP, 0};
+      if (poll(&p, 1, 0) > 0) {
+        redisFree(c);
+        --open_;
+        continue;
+      }
       return {c};
     }
     if (open_ < cfg_.pool_size) {

@@ -387,7 +387,7 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
 std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o) {
   const std::string& p = redis_cfg_.key_prefix;
   int64_t now = now_ms();
-  std::string domain = domain_of(o.address);
+  std::string domain = o.counts_for_domain ? domain_of(o.address) : std::string();
   std::string text = o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text;
   std::vector<std::string> args = {std::to_string(now),
                                    std::string(to_string(o.cls)),
@@ -609,7 +609,7 @@ std::optional<Entry> SuppressionStore::record_or_journal(const OutcomeRecord& o,
         << esc(o.code) << '\t' << esc(o.text) << '\t' << esc(o.rule) << '\t'
         << to_string(o.ctx.source) << '\t' << esc(o.ctx.queue_id) << '\t' << esc(o.ctx.message_id)
         << '\t' << (o.ttl ? std::to_string(o.ttl->count()) : std::string()) << '\t' << esc(o.reason)
-        << '\n';
+        << '\t' << (o.counts_for_domain ? "" : "-") << '\n';
     out.flush();
     if (!out) throw;
     if (journaled) *journaled = true;
@@ -663,6 +663,7 @@ size_t SuppressionStore::replay_journal() {
     o.ctx.message_id = f[8];
     if (!f[9].empty()) o.ttl = Millis(std::atoll(f[9].c_str()));
     o.reason = f[10];
+    o.counts_for_domain = f.size() < 12 || f[11] != "-";  // field 12 is newer
     try {
       record(o);
       ++done;

@@ -58,6 +58,9 @@ struct OutcomeRecord {
   EventContext ctx;
   std::optional<Millis> ttl;  // overrides ladder[0] for a new entry (cli add, upstream mirror)
   std::string reason;
+  // false: not this address's domain's outcome (the relay's own connect/TLS/AUTH trouble);
+  // the hourly counters file it under "-".
+  bool counts_for_domain = true;
 };
 
 struct Event {

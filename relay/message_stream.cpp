@@ -11,13 +11,21 @@ size_t MessageStream::feed(std::string_view bytes) {
     char ch = bytes[used++];
     if (line_len_ == 0) line_starts_with_dot_ = ch == '.';
     ++line_len_;
+    // Limits hold while a line streams, not only at its end: a line without LF must not
+    // pass unchecked. ".", ".\r" may still become the end-of-data line, which never counts.
+    if (line_len_ > kMaxTextLine) line_too_long_ = true;
+    if (size_ + line_len_ > max_size_ && !(line_starts_with_dot_ && line_len_ <= 3))
+      too_big_ = true;
     if (in_headers_ && line_.size() < kMaxTextLine) line_ += ch;
     if (ch != '\n') {
       prev_ = ch;
       continue;
     }
-    // "." alone on a line (CRLF, or a bare LF from a lax client) ends the message.
-    if (line_starts_with_dot_ && (line_len_ == 2 || (line_len_ == 3 && prev_ == '\r'))) {
+    // RFC 5321 4.1.1.4: only CRLF "." CRLF ends the message. A bare LF ends no line here, so
+    // "LF . LF" is message text, as it is for a strict upstream.
+    bool crlf = prev_ == '\r';
+    prev_ = ch;
+    if (line_starts_with_dot_ && line_len_ == 3 && crlf && after_crlf_) {
       done_ = true;
       if (in_headers_) {  // a message of headers only: look at the last field too
         line_.clear();
@@ -25,15 +33,14 @@ size_t MessageStream::feed(std::string_view bytes) {
       }
       break;
     }
+    after_crlf_ = crlf;
     end_of_line();
   }
   return used;
 }
 
 void MessageStream::end_of_line() {
-  if (line_len_ > kMaxTextLine) line_too_long_ = true;
   size_ += line_len_;
-  if (size_ > max_size_) too_big_ = true;
   if (in_headers_) header_line_complete();
   line_len_ = 0;
   line_.clear();

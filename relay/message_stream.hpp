@@ -36,6 +36,7 @@ class MessageStream {
   size_t line_len_ = 0;
   bool line_starts_with_dot_ = false;
   char prev_ = 0;
+  bool after_crlf_ = true;  // the previous line ended with CRLF (DATA's 354 counts as one)
   bool done_ = false;
   bool line_too_long_ = false;
   bool too_big_ = false;

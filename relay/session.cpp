@@ -50,13 +50,20 @@ std::string upstream_line(const CommandLine& c, const UpstreamCapabilities& caps
   std::string line = c.verb == Verb::mail ? "MAIL FROM:<" : "RCPT TO:<";
   line += c.path + ">";
   for (const auto& [k, v] : c.params) {
-    bool keep = (k == "SIZE") || (k == "BODY" && caps.eightbitmime) ||
+    bool keep = (k == "SIZE" && caps.size) || (k == "BODY" && caps.eightbitmime) ||
                 (k == "SMTPUTF8" && caps.smtputf8) ||
                 ((k == "RET" || k == "ENVID" || k == "NOTIFY" || k == "ORCPT") && caps.dsn);
     if (keep) line += " " + k + (v.empty() ? "" : "=" + v);
   }
   return line;
 }
+
+// Whose outcome an upstream reply is: decides the recorded action and the domain counted.
+enum class ReplyConcerns {
+  recipient,     // RCPT/MAIL, or DATA end with one recipient: the class's configured action
+  message,       // DATA end with several recipients: recorded for each, suppresses none
+  sending_side,  // connect/EHLO/STARTTLS/AUTH: recorded, counted under no recipient domain
+};
 
 }  // namespace
 
@@ -96,7 +103,8 @@ class ClientSession {
   awaitable<bool> open_upstream_transaction(const std::string& rcpt);
   awaitable<void> upstream_failed(const UpstreamError& e, const std::string& rcpt);
   awaitable<void> learn(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
-                        bool force_record);
+                        ReplyConcerns concerns);
+  void upstream_closed_channel();
   awaitable<void> end_transaction();
 
   RelayRuntime& rt_;
@@ -279,7 +287,7 @@ awaitable<void> ClientSession::on_ehlo(const CommandLine& c) {
   }
   const UpstreamCapabilities& caps = pool_->capabilities();
   uint64_t size = cfg_->relay.max_message_size;
-  if (caps.size && caps.size < size) size = caps.size;
+  if (caps.size_limit && caps.size_limit < size) size = caps.size_limit;
   std::vector<std::string> lines = {name, "PIPELINING", "SIZE " + std::to_string(size),
                                     "ENHANCEDSTATUSCODES"};
   if (caps.eightbitmime) lines.push_back("8BITMIME");
@@ -332,8 +340,9 @@ awaitable<void> ClientSession::upstream_failed(const UpstreamError& e, const std
       {{"upstream", pool_->config().host + ":" + std::to_string(pool_->config().port)},
        {"error", e.what()},
        {"reply", r.line()}});
-  // Replies to connect/EHLO/STARTTLS/AUTH are about the sending side, never the recipient.
-  if (e.reply) co_await learn(rcpt, e.command, *e.reply, true);
+  // Replies to connect/EHLO/STARTTLS/AUTH are about the sending side, never the recipient:
+  // recorded once, for the recipient that was being tried, outside its domain's counters.
+  if (e.reply) co_await learn(rcpt, e.command, *e.reply, ReplyConcerns::sending_side);
   up_.reset();
   up_refusal_ = r;
   reply(r);
@@ -403,8 +412,9 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
   }
   if (up_mail_refused_) {
     // The upstream refused the sender: each recipient hears why, and it is learned as MAIL's.
-    co_await learn(addr->address, SmtpCommand::mail, *up_mail_refused_, false);
+    co_await learn(addr->address, SmtpCommand::mail, *up_mail_refused_, ReplyConcerns::recipient);
     reply(*up_mail_refused_);
+    if (up_mail_refused_->code == 421) upstream_closed_channel();
     co_return;
   }
   Reply r;
@@ -422,13 +432,10 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
   if (r.positive()) {
     state_.rcpt_accepted(addr->address);
   } else {
-    co_await learn(addr->address, SmtpCommand::rcpt, r, false);
+    co_await learn(addr->address, SmtpCommand::rcpt, r, ReplyConcerns::recipient);
   }
   reply(r);
-  if (r.code == 421) {
-    up_.reset();
-    closing_ = true;
-  }
+  if (r.code == 421) upstream_closed_channel();
 }
 
 awaitable<void> ClientSession::on_data() {
@@ -436,7 +443,15 @@ awaitable<void> ClientSession::on_data() {
   const auto recipients = state_.txn().accepted;
   // A DATA-end failure speaks of the message; with several recipients it is nobody's in
   // particular, so it is recorded for each but suppresses none.
-  const bool shared = recipients.size() > 1;
+  const ReplyConcerns concerns =
+      recipients.size() > 1 ? ReplyConcerns::message : ReplyConcerns::recipient;
+  if (!up_) {
+    // The upstream connection failed after some recipients were accepted (a later RCPT lost
+    // it): the transaction cannot go on; the client hears that failure again, never 354.
+    reply(up_refusal_ ? *up_refusal_ : upstream_failure_reply(UpstreamFault::lost_during_data));
+    co_await end_transaction();
+    co_return;
+  }
   Reply go;
   std::optional<UpstreamError> failure;
   try {
@@ -453,8 +468,9 @@ awaitable<void> ClientSession::on_data() {
     co_return;
   }
   if (go.code != 354) {
-    for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data, go, shared);
+    for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data, go, concerns);
     reply(go);
+    if (go.code == 421) upstream_closed_channel();
     co_await end_transaction();
     co_return;
   }
@@ -471,6 +487,9 @@ awaitable<void> ClientSession::on_data() {
       co_return;
     }
     size_t n = msg.feed(in_);
+    // A broken limit abandons the upstream at once (no final dot ever reaches it); the rest of
+    // the message is read and dropped so the client's next command is found.
+    if (msg.failed() && up_) up_.reset();
     if (!msg.failed() && upstream_ok) {
       try {
         co_await up_->write_raw(std::string_view(in_).substr(0, n), uc.data_timeout);
@@ -513,7 +532,7 @@ awaitable<void> ClientSession::on_data() {
     co_await end_transaction();
     co_return;
   }
-  for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data_end, done, shared);
+  for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data_end, done, concerns);
   if (!message_id_.empty() && done.positive()) {
     try {
       auto store = store_;
@@ -529,19 +548,22 @@ awaitable<void> ClientSession::on_data() {
     }
   }
   reply(done);
-  if (done.code == 421) closing_ = true;
+  if (done.code == 421) upstream_closed_channel();
   co_await end_transaction();
 }
 
 awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
-                                     bool force_record) {
+                                     ReplyConcerns concerns) {
   Learned l = learn_from_reply(*cfg_, rcpt, cmd, r, context());
+  l.record.counts_for_domain = concerns != ReplyConcerns::sending_side;
   auto& metrics = Metrics::instance();
-  metrics.inc("bouncegate_relay_upstream_replies_total",
-              {{"code_class", r.code ? std::to_string(r.code / 100) + "xx" : "none"},
-               {"class", std::string(to_string(l.record.cls))},
-               {"domain", metrics.domain_label(domain_of(rcpt))}});
-  if (force_record && l.record.action != Action::ignore) l.record.action = Action::record;
+  metrics.inc(
+      "bouncegate_relay_upstream_replies_total",
+      {{"code_class", r.code ? std::to_string(r.code / 100) + "xx" : "none"},
+       {"class", std::string(to_string(l.record.cls))},
+       {"domain", l.record.counts_for_domain ? metrics.domain_label(domain_of(rcpt)) : "-"}});
+  if (concerns != ReplyConcerns::recipient && l.record.action != Action::ignore)
+    l.record.action = Action::record;
   if (l.record.cls == OutcomeClass::rate_limit && cfg_->relay.throttle_pause.count() > 0) {
     rt_.paused_until = std::chrono::steady_clock::now() + cfg_->relay.throttle_pause;
     log_event(LogLevel::notice, log_id(), "upstream throttling: new transactions paused",
@@ -569,12 +591,24 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
   log_event(LogLevel::info, log_id(), line);
 }
 
+// RFC 5321 3.8: an upstream 421 means it has closed that channel. The connection is never
+// pooled again, and the 421 the client has just been given ends the client session too, as
+// the client (Postfix) expects after a 421.
+void ClientSession::upstream_closed_channel() {
+  if (up_) up_->close();
+  up_.reset();
+  closing_ = true;
+}
+
 awaitable<void> ClientSession::end_transaction() {
   if (up_) co_await pool_->release(std::move(up_));
   up_.reset();
   up_refusal_.reset();
   up_mail_refused_.reset();
   message_id_.clear();
+  // XFORWARD attributes hold for one transaction: a later one without IDENT must not be
+  // logged or stored under this queue id.
+  queue_id_.clear();
   state_.reset();
 }
 

@@ -43,6 +43,48 @@ std::string ehlo_line(const Reply& r, const std::string& kw) {
   return "";
 }
 
+// async_resolve bounded by `timeout`. getaddrinfo cannot be interrupted, so on timeout the
+// caller goes on with error::timed_out and the late answer is dropped.
+// Arguments are references to lvalues: g++ 12 mishandles temporaries passed to coroutines.
+awaitable<tcp::resolver::results_type> resolve_within(tcp::socket& socket,
+                                                      const UpstreamConfig& cfg,
+                                                      boost::system::error_code& ec) {
+  struct Race {
+    explicit Race(asio::any_io_executor ex) : resolver(ex), timer(ex) {}
+    tcp::resolver resolver;
+    asio::steady_timer timer;
+    bool decided = false;
+  };
+  using Signature = void(boost::system::error_code, tcp::resolver::results_type);
+  auto race = std::make_shared<Race>(socket.get_executor());
+  std::string host = cfg.host, port = std::to_string(cfg.port);
+  Millis timeout = cfg.connect_timeout;
+  // Named, not a temporary: g++ 12 destroys a temporary in a co_await expression twice.
+  auto initiate = [race, host, port, timeout](auto handler) {
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    race->timer.expires_after(timeout);
+    race->timer.async_wait([race, h](boost::system::error_code e) {
+      if (e || race->decided) return;
+      race->decided = true;
+      race->resolver.cancel();
+      (*h)(boost::system::error_code(asio::error::timed_out), tcp::resolver::results_type());
+    });
+    race->resolver.async_resolve(
+        host, port, [race, h](boost::system::error_code e, tcp::resolver::results_type r) {
+          if (race->decided) return;
+          race->decided = true;
+          race->timer.cancel();
+          (*h)(e, std::move(r));
+        });
+  };
+  auto token = asio::redirect_error(use_awaitable, ec);
+  // The awaitable is named too: as a temporary inside the co_await expression g++ 12 destroys
+  // it (and the initiation it holds) twice.
+  auto op = asio::async_initiate<decltype(token), Signature>(initiate, token);
+  auto results = co_await std::move(op);
+  co_return results;
+}
+
 }  // namespace
 
 UpstreamCapabilities capabilities_from_ehlo(const Reply& r) {
@@ -53,7 +95,8 @@ UpstreamCapabilities capabilities_from_ehlo(const Reply& r) {
   c.smtputf8 = !ehlo_line(r, "SMTPUTF8").empty();
   c.dsn = !ehlo_line(r, "DSN").empty();
   std::string size = ehlo_line(r, "SIZE");
-  if (size.size() > 5) c.size = std::strtoull(size.c_str() + 5, nullptr, 10);
+  c.size = !size.empty();
+  if (size.size() > 5) c.size_limit = std::strtoull(size.c_str() + 5, nullptr, 10);
   return c;
 }
 
@@ -228,10 +271,8 @@ awaitable<void> UpstreamConnection::authenticate() {
 }
 
 awaitable<void> UpstreamConnection::open() {
-  tcp::resolver resolver(io_->stream.get_executor());
   boost::system::error_code ec;
-  auto endpoints = co_await resolver.async_resolve(cfg_.host, std::to_string(cfg_.port),
-                                                   asio::redirect_error(use_awaitable, ec));
+  auto endpoints = co_await resolve_within(io_->stream.next_layer(), cfg_, ec);
   if (ec)
     throw UpstreamError(UpstreamFault::connect_failed, "resolve " + cfg_.host + ": " + ec.message(),
                         SmtpCommand::connect);
@@ -239,9 +280,13 @@ awaitable<void> UpstreamConnection::open() {
   co_await asio::async_connect(io_->stream.next_layer(), endpoints,
                                asio::redirect_error(use_awaitable, ec));
   disarm();
+  // A connect that times out is a connect failure like any other (421 4.4.1), not a
+  // transaction timeout.
   if (ec)
-    throw UpstreamError(io_->timed_out ? UpstreamFault::timeout : UpstreamFault::connect_failed,
-                        "connect to " + label() + ": " + ec.message(), SmtpCommand::connect);
+    throw UpstreamError(
+        UpstreamFault::connect_failed,
+        "connect to " + label() + ": " + (io_->timed_out ? std::string("timed out") : ec.message()),
+        SmtpCommand::connect);
   // Message data goes out in chunks as it arrives; with Nagle the last small chunk waits for
   // the upstream's delayed ACK (about 20 ms per 100 KB message in bench/run).
   io_->stream.next_layer().set_option(tcp::no_delay(true), ec);

@@ -43,7 +43,8 @@ struct UpstreamError : std::runtime_error {
 struct UpstreamCapabilities {
   bool known = false;
   bool pipelining = false, eightbitmime = false, smtputf8 = false, dsn = false;
-  uint64_t size = 0;  // 0: no SIZE or no limit stated
+  bool size = false;        // SIZE advertised: only then may MAIL carry SIZE= (RFC 1870)
+  uint64_t size_limit = 0;  // the advertised limit; 0: none stated
 };
 
 UpstreamCapabilities capabilities_from_ehlo(const Reply& ehlo);

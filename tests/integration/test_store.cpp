@@ -274,3 +274,20 @@ TEST(StoreJournal, ReplayInterruptedByACrashIsFinishedLater) {
 
 }  // namespace
 }  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+TEST(StorePool, FirstCallAfterARedisRestartSucceeds) {
+  test::RedisServer redis;
+  auto cfg = load_config_text(test::config_yaml(redis.port()), "t.yaml");
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  store.ping();  // leaves an idle pooled connection
+  redis.stop();
+  redis.start();  // the pooled connection is now closed by the peer
+  EventContext ctx{"Q", "", Source::milter};
+  EXPECT_EQ(store.gate("a@example.com", "", ctx).result, GateResult::pass);
+}
+
+}  // namespace
+}  // namespace bouncegate

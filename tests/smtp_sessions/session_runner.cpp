@@ -3,11 +3,15 @@
 //
 // Transcript lines (blank lines and '#' comments ignored):
 //   UPSTREAM: key=value ...   greeting="421 4.3.2 busy", ca=untrusted, password=wrong,
-//                             tls=none|implicit (set before the first C:/S: line)
+//                             tls=none|implicit, cert=wronghost (not for "localhost"),
+//                             auth="LOGIN" (mechanisms offered), ehlo="SIZE 1000,DSN" (the
+//                             EHLO keywords), port=blackhole (connect never completes),
+//                             connect_timeout=1s (set before the first C:/S: line)
 //   RELAY: yaml               a line under relay: (e.g. "max_recipients: 3")
 //   C: line                   client line; consecutive C: lines go out in one write
 //   C-REPEAT: N line          N client lines, {i} replaced by 1..N
 //   C-BODY: N                 N bytes of message text in 78-octet lines
+//   C-LINE: N                 one text line of N octets (CRLF not counted)
 //   S: prefix                 the next reply starts with prefix (multi-line joined by \n)
 //   S-REPEAT: N prefix        N replies with that prefix
 //   CLOSED                    the relay closed the connection
@@ -16,8 +20,11 @@
 //   STORE: addr absent | STORE: addr class=hard level=0 action=suppress source=relay
 //   EVENT: addr class=reputation action=record   (some event for addr has these fields)
 //   MID: message-id queue_id=X                   (bg:mid: record)
+//   STATS: domain total=N                        (outcomes counted for domain, "-": none)
 //   UPSTREAM-STATS: connections=N messages=N auth_failures=N
 //   UPSTREAM-SAW: text        some command line received upstream contains text
+//   UPSTREAM-NEVER: text      no command line received upstream contains text
+//   REDIS: stop|start         kill the redis-server / start it again on its port (empty)
 //   LOG: text                 the relay's log contains text
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -30,6 +37,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -158,6 +166,43 @@ std::vector<std::string> transcripts() {
   return out;
 }
 
+// A loopback port whose accept queue is full: a connect() there hangs, SYNs are dropped.
+class Blackhole {
+ public:
+  Blackhole() {
+    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(listener_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(listener_, 0) != 0)
+      throw std::runtime_error("blackhole: cannot listen");
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    for (int& fd : fillers_) {
+      fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      connect(fd, reinterpret_cast<sockaddr*>(&a), len);  // EINPROGRESS: fills the queue
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ~Blackhole() {
+    for (int fd : fillers_) close(fd);
+    close(listener_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int listener_ = -1, port_ = 0;
+  int fillers_[2] = {-1, -1};
+};
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream is(s);
+  for (std::string item; std::getline(is, item, ',');) out.push_back(item);
+  return out;
+}
+
 class SessionTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SessionTest, Replays) {
@@ -172,9 +217,13 @@ TEST_P(SessionTest, Replays) {
   }
   TempDir dir;
   RedisServer redis;
-  TestCa ca = make_test_ca(dir.path(), "upstream");
+  TestCa ca = up_opts["cert"] == "wronghost"
+                  ? make_test_ca(dir.path(), "upstream", "DNS:mail.wrong.example")
+                  : make_test_ca(dir.path(), "upstream");
   UpstreamScript script;
   if (up_opts.count("greeting")) script.greeting = up_opts["greeting"];
+  if (up_opts.count("auth")) script.auth_mechanisms = up_opts["auth"];
+  if (up_opts.count("ehlo")) script.ehlo_keywords = split_commas(up_opts["ehlo"]);
   std::string tls = up_opts.count("tls") ? up_opts["tls"] : "starttls";
   if (tls != "none") {
     script.tls_cert = ca.server_cert;
@@ -183,6 +232,11 @@ TEST_P(SessionTest, Replays) {
   }
   script.password = "upstream-s3cret";
   ScriptedUpstream upstream(script);
+  std::optional<Blackhole> blackhole;
+  if (up_opts["port"] == "blackhole") blackhole.emplace();
+  int upstream_port = blackhole ? blackhole->port() : upstream.port();
+  std::string connect_timeout =
+      up_opts.count("connect_timeout") ? up_opts["connect_timeout"] : std::string("5s");
   std::string trusted = ca.ca_cert;
   if (up_opts["ca"] == "untrusted") trusted = make_test_ca(dir.path(), "other").ca_cert;
   std::string pw = dir.file(
@@ -192,12 +246,12 @@ TEST_P(SessionTest, Replays) {
       config_yaml(redis.port(), "[24h, 48h, 96h, 7d, 14d]",
                   "relay:\n  listen: [\"127.0.0.1:" + std::to_string(relay_port) +
                       "\"]\n  hostname: relay.test\n  upstream:\n    host: localhost\n    port: " +
-                      std::to_string(upstream.port()) + "\n    tls: " + tls +
+                      std::to_string(upstream_port) + "\n    tls: " + tls +
                       (tls == "none" ? "\n    insecure: true" : "") + "\n    ca_file: " + trusted +
                       "\n    username: app.tenant.test\n    password_file: " + pw +
-                      "\n    helo: relay.test\n    connect_timeout: 5s\n    command_timeout: 10s\n"
-                      "    data_timeout: 10s\n" +
-                      relay_extra + "logging: {level: debug}\n");
+                      "\n    helo: relay.test\n    connect_timeout: " + connect_timeout +
+                      "\n    command_timeout: 10s\n    data_timeout: 10s\n" + relay_extra +
+                      "logging: {level: debug}\n");
   std::string cfg_path = dir.file("bouncegate.yaml", yaml);
   auto cfg = load_config_text(yaml, cfg_path);
   SuppressionStore store(cfg->redis, cfg->suppression);
@@ -230,6 +284,10 @@ TEST_P(SessionTest, Replays) {
         if (auto p = t.find("{i}"); p != std::string::npos) t.replace(p, 3, std::to_string(i));
         pending += t + "\r\n";
       }
+      continue;
+    }
+    if (l.kind == "C-LINE") {
+      pending += std::string(std::stoul(l.text), 'x') + "\r\n";
       continue;
     }
     if (l.kind == "C-BODY") {
@@ -287,6 +345,12 @@ TEST_P(SessionTest, Replays) {
         found = found || all;
       }
       EXPECT_TRUE(found) << where(l) << "\nrelay log:\n" << relay.log();
+    } else if (l.kind == "STATS") {
+      std::string domain = l.text.substr(0, l.text.find(' '));
+      int64_t total = 0;
+      auto counts = store.stats(0, domain);
+      for (const auto& [cls, n] : counts[domain]) total += n;
+      EXPECT_EQ(std::to_string(total), pairs(l.text)["total"]) << where(l);
     } else if (l.kind == "MID") {
       std::string mid = l.text.substr(0, l.text.find(' '));
       auto m = store.lookup_message(mid);
@@ -303,6 +367,16 @@ TEST_P(SessionTest, Replays) {
       bool seen = false;
       for (const auto& c : upstream.commands()) seen = seen || c.find(l.text) != std::string::npos;
       EXPECT_TRUE(seen) << where(l);
+    } else if (l.kind == "UPSTREAM-NEVER") {
+      for (const auto& c : upstream.commands())
+        EXPECT_EQ(c.find(l.text), std::string::npos) << where(l) << ": upstream saw " << c;
+    } else if (l.kind == "REDIS") {
+      if (l.text == "stop")
+        redis.stop();
+      else if (l.text == "start")
+        redis.start();
+      else
+        FAIL() << where(l) << ": stop or start";
     } else if (l.kind == "LOG") {
       // Log lines are written as events happen; allow the relay a moment.
       bool seen = false;

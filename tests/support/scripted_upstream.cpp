@@ -94,6 +94,32 @@ bool starts(const std::string& s, const std::string& prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
+// The first ESMTP parameter on a MAIL/RCPT line whose extension was not advertised ("").
+std::string unadvertised_param(const std::string& line, const std::vector<std::string>& ehlo) {
+  auto offered = [&](const std::string& kw) {
+    for (const auto& k : ehlo)
+      if (upper(k) == kw || starts(upper(k), kw + " ")) return true;
+    return false;
+  };
+  std::string rest = line.substr(std::min(line.size(), line.find('>') + 1));
+  size_t i = 0;
+  while (i < rest.size()) {
+    size_t end = rest.find(' ', i);
+    std::string word = upper(rest.substr(i, end == std::string::npos ? end : end - i));
+    i = end == std::string::npos ? rest.size() : end + 1;
+    std::string key = word.substr(0, word.find('='));
+    if (key.empty()) continue;
+    bool ok = key == "SIZE"       ? offered("SIZE")
+              : key == "BODY"     ? offered("8BITMIME")
+              : key == "SMTPUTF8" ? offered("SMTPUTF8")
+              : (key == "RET" || key == "ENVID" || key == "NOTIFY" || key == "ORCPT")
+                  ? offered("DSN")
+                  : false;
+    if (!ok) return key;
+  }
+  return "";
+}
+
 }  // namespace
 
 ScriptedUpstream::ScriptedUpstream(UpstreamScript script, int port) : script_(std::move(script)) {
@@ -200,7 +226,7 @@ void ScriptedUpstream::serve(int fd) {
   bool authed = script_.password.empty();
   std::vector<std::string> rcpts;
   std::string sender;
-  bool drop = false, blocked = false;
+  bool drop = false, blocked = false, shut_data = false, shut_end = false;
   std::string line;
   while (!stopping_ && c.read_line(line)) {
     std::string cmd = upper(line.substr(0, line.find(' ')));
@@ -212,7 +238,7 @@ void ScriptedUpstream::serve(int fd) {
       std::string r = "250-upstream.test";
       for (const auto& k : script_.ehlo_keywords) r += "\r\n250-" + k;
       if (tls_ctx_ && !c.ssl) r += "\r\n250-STARTTLS";
-      if (!script_.password.empty()) r += "\r\n250-AUTH PLAIN LOGIN";
+      if (!script_.password.empty()) r += "\r\n250-AUTH " + script_.auth_mechanisms;
       r += "\r\n250 HELP";
       c.send(r);
     } else if (cmd == "HELO") {
@@ -225,6 +251,11 @@ void ScriptedUpstream::serve(int fd) {
       std::string rest = line.size() > 5 ? line.substr(5) : "";
       std::string mech = upper(rest.substr(0, rest.find(' ')));
       std::string password;
+      if ((" " + upper(script_.auth_mechanisms) + " ").find(" " + mech + " ") ==
+          std::string::npos) {
+        c.send("504 5.5.4 Unrecognized authentication type");
+        continue;
+      }
       if (mech == "PLAIN") {
         std::string b64 =
             rest.find(' ') == std::string::npos ? "" : rest.substr(rest.find(' ') + 1);
@@ -258,9 +289,17 @@ void ScriptedUpstream::serve(int fd) {
         c.send("530 5.7.57 Client not authenticated to send mail");
         continue;
       }
+      if (auto p = unadvertised_param(line, script_.ehlo_keywords); !p.empty()) {
+        c.send("555 5.5.4 " + p + " parameter not supported");
+        continue;
+      }
+      if (starts(local_part(line.substr(line.find(':') + 1)), "SHUTMAIL-")) {
+        c.send("421 4.3.2 Service shutting down, closing transmission channel");
+        return;
+      }
       sender = line;
       rcpts.clear();
-      drop = blocked = false;
+      drop = blocked = shut_data = shut_end = false;
       c.send("250 2.1.0 Sender Ok");
     } else if (cmd == "RCPT") {
       if (sender.empty()) {
@@ -270,6 +309,11 @@ void ScriptedUpstream::serve(int fd) {
       std::string rcpt = line.substr(line.find(':') + 1);
       rcpt = rcpt.substr(0, rcpt.find('>') + 1);
       std::string lp = local_part(rcpt);
+      if (auto p = unadvertised_param(line, script_.ehlo_keywords); !p.empty()) {
+        c.send("555 5.5.4 " + p + " parameter not supported");
+        continue;
+      }
+      if (starts(lp, "HANGUP-")) return;
       if (starts(lp, "STALLFIRST-") && first_time("STALL", rcpt)) {
         while (!stopping_ && c.read_more()) {
         }
@@ -281,12 +325,18 @@ void ScriptedUpstream::serve(int fd) {
         drop =
             drop || starts(lp, "DROP-") || (starts(lp, "DROPFIRST-") && first_time("DROP", rcpt));
         blocked = blocked || starts(lp, "BLOCKED-");
+        shut_data = shut_data || starts(lp, "SHUTDATA-");
+        shut_end = shut_end || starts(lp, "SHUTEND-");
       }
       c.send(r);
     } else if (cmd == "DATA") {
       if (rcpts.empty()) {
         c.send("554 5.5.1 no valid recipients");
         continue;
+      }
+      if (shut_data) {
+        c.send("421 4.3.2 Service shutting down, closing transmission channel");
+        return;
       }
       c.send("354 Start mail input; end with <CRLF>.<CRLF>");
       std::string msg, l;
@@ -300,6 +350,10 @@ void ScriptedUpstream::serve(int fd) {
         if (drop && l.empty()) return;  // after the header section: hang up
       }
       if (!ended) return;
+      if (shut_end) {
+        c.send("421 4.3.2 Service shutting down, closing transmission channel");
+        return;
+      }
       if (blocked) {
         c.send(
             "554 5.7.1 [CS01] Message rejected due to local policy. Please visit "

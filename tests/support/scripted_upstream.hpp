@@ -23,13 +23,20 @@ namespace bouncegate::test {
 //   dropfirst-* like drop-* the first time an address is seen, accepted afterwards
 //   stallfirst-* RCPT never answered (until the client hangs up) the first time an address
 //               is seen, 250 afterwards
-// Anything else is accepted.
+//   hangup-*    RCPT: the connection is closed without a reply
+//   shutdata-*  DATA: 421 4.3.2 and the connection is closed
+//   shutend-*   end of data: 421 4.3.2 and the connection is closed (message not taken)
+// Anything else is accepted. Behaviour by sender local part:
+//   shutmail-*  MAIL: 421 4.3.2 and the connection is closed
+// MAIL/RCPT parameters of an extension not in ehlo_keywords (SIZE, BODY 8BITMIME, SMTPUTF8,
+// RET/ENVID/NOTIFY/ORCPT DSN) get 555 5.5.4, as from a strict server.
 struct UpstreamScript {
   std::string greeting = "220 upstream.test ESMTP scripted";  // e.g. "421 4.3.2 busy"
   std::string tls_cert, tls_key;  // PEM files; empty: no STARTTLS offered
   bool implicit_tls = false;
-  std::string password;     // non-empty: AUTH required, any user name with this password
-  std::string capture_dir;  // non-empty: each accepted message is written there
+  std::string password;  // non-empty: AUTH required, any user name with this password
+  std::string auth_mechanisms = "PLAIN LOGIN";  // offered after AUTH; others get 504
+  std::string capture_dir;                      // non-empty: each accepted message is written there
   std::vector<std::string> ehlo_keywords = {"PIPELINING", "SIZE 10485760", "8BITMIME",
                                             "SMTPUTF8",   "DSN",           "ENHANCEDSTATUSCODES"};
 };

@@ -1,4 +1,4 @@
-// Test CA via the openssl CLI: EC P-256 keys, SAN DNS:localhost and IP:127.0.0.1.
+// Test CA via the openssl CLI: EC P-256 keys, SAN DNS:localhost and IP:127.0.0.1 by default.
 #include "tests/support/test_ca.hpp"
 
 #include <fstream>
@@ -8,15 +8,15 @@
 
 namespace bouncegate::test {
 
-TestCa make_test_ca(const std::string& dir, const std::string& name) {
+TestCa make_test_ca(const std::string& dir, const std::string& name, const std::string& san) {
   TestCa ca;
   std::string p = dir + "/" + name;
   ca.ca_cert = p + "-ca.pem";
   ca.server_cert = p + "-server.pem";
   ca.server_key = p + "-server.key";
   std::string ca_key = p + "-ca.key", csr = p + "-server.csr", ext = p + "-server.ext";
-  std::ofstream(ext) << "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-                        "extendedKeyUsage=serverAuth\n";
+  std::ofstream(ext) << "subjectAltName=" << san << "\n"
+                     << "extendedKeyUsage=serverAuth\n";
   auto must = [](const std::vector<std::string>& argv) {
     RunResult r = run(argv);
     if (r.exit_code != 0) throw std::runtime_error("openssl failed: " + r.err);

@@ -12,8 +12,10 @@ struct TestCa {
   std::string server_key;
 };
 
-// Writes the files into `dir`; `name` prefixes them so two CAs can share a directory.
-// Throws std::runtime_error when openssl fails.
-TestCa make_test_ca(const std::string& dir, const std::string& name = "test");
+// Writes the files into `dir`; `name` prefixes them so two CAs can share a directory;
+// `san` is the server certificate's subjectAltName. Throws std::runtime_error when openssl
+// fails.
+TestCa make_test_ca(const std::string& dir, const std::string& name = "test",
+                    const std::string& san = "DNS:localhost,IP:127.0.0.1");
 
 }  // namespace bouncegate::test

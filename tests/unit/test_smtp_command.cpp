@@ -151,6 +151,43 @@ TEST(MessageStream, TextLineLimitAndSize) {
   EXPECT_TRUE(big.done());
 }
 
+// Neither limit waits for the line's LF: a line that never ends is caught as it streams.
+TEST(MessageStream, LimitsHoldBeforeTheLineEnds) {
+  size_t used = 0;
+  MessageStream longline(1 << 20);
+  feed_bytewise(longline, std::string(1001, 'x'), &used);
+  EXPECT_FALSE(longline.done());
+  EXPECT_TRUE(longline.line_too_long());
+  MessageStream big(100);
+  feed_bytewise(big, std::string(101, 'x'), &used);
+  EXPECT_TRUE(big.too_big());
+  EXPECT_FALSE(big.line_too_long());
+  // The end-of-data line does not count: exactly max_size octets of text still fit.
+  MessageStream exact(100);
+  feed_bytewise(exact, std::string(98, 'x') + "\r\n.\r\n", &used);
+  EXPECT_TRUE(exact.done());
+  EXPECT_FALSE(exact.failed());
+}
+
+// RFC 5321 4.1.1.4: only CRLF "." CRLF ends the data; bare-LF variants are message text.
+TEST(MessageStream, BareLfDotDoesNotEnd) {
+  size_t used = 0;
+  MessageStream lf(1 << 20);
+  feed_bytewise(lf, "a\n.\nb\r\n", &used);
+  EXPECT_FALSE(lf.done());
+  MessageStream dot_lf(1 << 20);
+  feed_bytewise(dot_lf, "a\r\n.\nb\r\n", &used);
+  EXPECT_FALSE(dot_lf.done());
+  MessageStream lf_dot(1 << 20);
+  feed_bytewise(lf_dot, "a\n.\r\nb\r\n", &used);
+  EXPECT_FALSE(lf_dot.done());
+  feed_bytewise(lf_dot, ".\r\n", &used);
+  EXPECT_TRUE(lf_dot.done());
+  MessageStream empty(1 << 20);  // right after the 354
+  feed_bytewise(empty, ".\r\n", &used);
+  EXPECT_TRUE(empty.done());
+}
+
 TEST(MessageStream, MessageIdOnlyFromHeaders) {
   MessageStream m(1 << 20);
   size_t used = 0;
