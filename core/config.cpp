@@ -11,10 +11,12 @@
 
 namespace bouncegate {
 
-std::optional<Millis> parse_duration(std::string_view s) {
+namespace {
+
+// "90s" -> {90, "s"}: leading blanks trimmed, at most 2^40, a number required.
+std::optional<std::pair<uint64_t, std::string_view>> number_and_unit(std::string_view s) {
   while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
   while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  if (s.empty()) return std::nullopt;
   size_t i = 0;
   uint64_t n = 0;
   while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
@@ -23,7 +25,15 @@ std::optional<Millis> parse_duration(std::string_view s) {
     ++i;
   }
   if (i == 0) return std::nullopt;
-  std::string_view unit = s.substr(i);
+  return std::pair{n, s.substr(i)};
+}
+
+}  // namespace
+
+std::optional<Millis> parse_duration(std::string_view s) {
+  auto nu = number_and_unit(s);
+  if (!nu) return std::nullopt;
+  auto [n, unit] = *nu;
   uint64_t mul;
   if (unit.empty() || unit == "s")
     mul = 1000;
@@ -43,18 +53,11 @@ std::optional<Millis> parse_duration(std::string_view s) {
 }
 
 std::optional<uint64_t> parse_size(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  size_t i = 0;
-  uint64_t n = 0;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-    n = n * 10 + (s[i] - '0');
-    if (n > (1ull << 40)) return std::nullopt;
-    ++i;
-  }
-  if (i == 0) return std::nullopt;
+  auto nu = number_and_unit(s);
+  if (!nu) return std::nullopt;
+  auto [n, unit_text] = *nu;
   std::string unit;
-  for (char c : s.substr(i)) unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : unit_text) unit += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (unit.empty() || unit == "b") return n;
   if (unit == "k" || unit == "kb" || unit == "kib") return n << 10;
   if (unit == "m" || unit == "mb" || unit == "mib") return n << 20;

@@ -72,7 +72,8 @@ return {result, h[1], level, pttl, h[3] or '', h[4] or '', hits, action, '', ton
 // KEYS: s:{addr}, events, stat:{domain}:{hour}, u:{addr}.
 // ARGV: now, class, action, code, text, source, queue_id, message_id, rule, addr, maxlen,
 // stats_ttl_s, ttl_override_ms ('' none), reason, ladder(ms)...
-// Returns {changed, class, level, pttl, code, text, hits, action, first_ms, last_ms, source}.
+// Returns {changed, class, level, pttl, code, text, hits, action, '', first_ms, last_ms, source}:
+// the gate script's layout, so one parser reads both.
 constexpr const char* kRecordLua = R"LUA(
 local now = ARGV[1]
 local class, action = ARGV[2], ARGV[3]
@@ -119,7 +120,7 @@ else
 end
 local h = redis.call('HMGET', KEYS[1], 'class', 'code', 'text', 'hits', 'action', 'first_ms',
   'last_ms', 'source')
-return {1, h[1], level, redis.call('PTTL', KEYS[1]), h[2], h[3], tonumber(h[4]) or 0, h[5],
+return {1, h[1], level, redis.call('PTTL', KEYS[1]), h[2], h[3], tonumber(h[4]) or 0, h[5], '',
   tonumber(h[6]) or 0, tonumber(h[7]) or 0, h[8]}
 )LUA";
 
@@ -206,6 +207,24 @@ std::string hour_stamp(int64_t ms) {
   char buf[16];
   strftime(buf, sizeof buf, "%Y%m%d%H", &g);
   return buf;
+}
+
+// The entry as the gate and record scripts return it:
+// {_, class, level, pttl, code, text, hits, action, list, first_ms, last_ms, source}.
+Entry entry_from_script(const std::string& addr, const RedisValue& v) {
+  Entry e;
+  e.address = addr;
+  e.cls = str_of(v.elements[1]);
+  e.level = static_cast<int>(int_of(v.elements[2]));
+  e.ttl_ms = int_of(v.elements[3]);
+  e.code = str_of(v.elements[4]);
+  e.text = str_of(v.elements[5]);
+  e.hits = int_of(v.elements[6]);
+  e.action = str_of(v.elements[7]);
+  e.first_ms = int_of(v.elements[9]);
+  e.last_ms = int_of(v.elements[10]);
+  e.source = str_of(v.elements[11]);
+  return e;
 }
 
 Entry entry_from_hash(const std::string& addr, const RedisValue& h, int64_t pttl) {
@@ -367,20 +386,8 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
              : r == "defer"      ? GateResult::defer
                                  : GateResult::reject;
   if (v.elements.size() < 12) throw StoreError("gate: short reply");
-  Entry e;
-  e.address = address;
-  e.cls = str_of(v.elements[1]);
-  e.level = static_cast<int>(int_of(v.elements[2]));
-  e.ttl_ms = int_of(v.elements[3]);
-  e.code = str_of(v.elements[4]);
-  e.text = str_of(v.elements[5]);
-  e.hits = int_of(v.elements[6]);
-  e.action = str_of(v.elements[7]);
+  d.entry = entry_from_script(address, v);
   d.list = str_of(v.elements[8]);
-  e.first_ms = int_of(v.elements[9]);
-  e.last_ms = int_of(v.elements[10]);
-  e.source = str_of(v.elements[11]);
-  d.entry = e;
   return d;
 }
 
@@ -416,20 +423,8 @@ std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o) {
       {{"class", std::string(to_string(o.cls))}, {"source", std::string(to_string(o.ctx.source))}});
   if (v.type != RedisValue::array || v.elements.empty())
     throw StoreError("record: unexpected reply");
-  if (v.elements.size() < 11) return std::nullopt;
-  Entry e;
-  e.address = o.address;
-  e.cls = str_of(v.elements[1]);
-  e.level = static_cast<int>(int_of(v.elements[2]));
-  e.ttl_ms = int_of(v.elements[3]);
-  e.code = str_of(v.elements[4]);
-  e.text = str_of(v.elements[5]);
-  e.hits = int_of(v.elements[6]);
-  e.action = str_of(v.elements[7]);
-  e.first_ms = int_of(v.elements[8]);
-  e.last_ms = int_of(v.elements[9]);
-  e.source = str_of(v.elements[10]);
-  return e;
+  if (v.elements.size() < 12) return std::nullopt;
+  return entry_from_script(o.address, v);
 }
 
 void SuppressionStore::unsubscribe(const std::string& address, const std::string& list,
