@@ -481,8 +481,16 @@ int cmd_import(Context& ctx) {
       ctx.store().record(o);
       ++imported;
     }
-  std::cout << (ctx.args.flag("dry-run") ? records.size() : imported) << " addresses "
-            << (ctx.args.flag("dry-run") ? "valid" : "imported") << "\n";
+  size_t count = ctx.args.flag("dry-run") ? records.size() : imported;
+  if (ctx.json)
+    std::cout << JsonObject()
+                     .add(ctx.args.flag("dry-run") ? "valid" : "imported",
+                          static_cast<int64_t>(count))
+                     .str()
+              << "\n";
+  else
+    std::cout << count << " addresses " << (ctx.args.flag("dry-run") ? "valid" : "imported")
+              << "\n";
   return kOk;
 }
 

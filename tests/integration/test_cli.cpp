@@ -114,6 +114,7 @@ TEST_F(CliTest, AddPermanentAndTtlThenExportImportRoundTrip) {
   auto imp = cli({"import", file});
   ASSERT_EQ(imp.exit_code, 0) << imp.err;
   EXPECT_TRUE(has(imp.out, "2 addresses imported"));
+  EXPECT_EQ(cli({"--json", "import", "--dry-run", file}).out, "{\"valid\":2}\n");
   auto x = cli({"--json", "show", "x@example.org"});
   EXPECT_TRUE(has(x.out, "\"ttl_seconds\":-1")) << x.out;
   // A bad line rejects the whole file and names the line.
