@@ -291,3 +291,25 @@ TEST(StorePool, FirstCallAfterARedisRestartSucceeds) {
 
 }  // namespace
 }  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+TEST(StoreUnixSocket, GatesOverARedisUnixSocket) {
+  test::TempDir dir;
+  std::string sock = dir.path() + "/redis.sock";
+  test::RedisServer redis({"--unixsocket", sock, "--unixsocketperm", "700"});
+  auto cfg = load_config_text(
+      "redis: {address: 'unix:" + sock + "', timeout: 300ms}\nsuppression: {journal_path: ''}\n",
+      "unix.yaml");
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  EventContext ctx{"Q", "", Source::cli};
+  store.record(outcome_for_class(*cfg, "dead@example.com", OutcomeClass::hard, "550 5.1.1",
+                                 "550 5.1.1 gone", ctx, "test"));
+  EXPECT_EQ(store.gate("dead@example.com", "", ctx).result, GateResult::reject);
+  // The entry is really in that Redis.
+  EXPECT_NE(redis.cli({"EXISTS", "bg:s:{dead@example.com}"}).find('1'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace bouncegate
