@@ -68,8 +68,10 @@ std::optional<uint64_t> parse_size(std::string_view s) {
 std::string format_duration(Millis d) {
   int64_t ms = d.count();
   if (ms == 0) return "0s";
-  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
+  // Leases read like the ladder: 24h, 48h, 96h, then 7d, 14d.
+  if (ms % 86'400'000 == 0 && ms >= 7 * 86'400'000ll) return std::to_string(ms / 86'400'000) + "d";
   if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
   if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";

@@ -26,7 +26,8 @@ struct ConfigError : std::runtime_error {
 std::optional<Millis> parse_duration(std::string_view s);
 // "10MB", "512k", "1GiB", bare bytes. Decimal and binary suffixes both mean 1024-based.
 std::optional<uint64_t> parse_size(std::string_view s);
-// "24h" / "7d" / "90s" for display: the largest unit that divides evenly.
+// "24h" / "96h" / "7d" / "90s" for display: days from a week on, else the largest unit that
+// divides evenly (the ladder reads as written in the YAML).
 std::string format_duration(Millis d);
 
 struct RedisConfig {

@@ -103,7 +103,7 @@ std::string lease_text(const Entry& e) {
   return format_duration(Millis((e.ttl_ms + 999) / 1000 * 1000));
 }
 
-// One line per decision: "ID: rcpt=<a@b> decision=reject class=hard level=2 lease=4d reply=...";
+// One line per decision: "ID: rcpt=<a@b> decision=reject class=hard level=2 lease=96h reply=...";
 // `reply` is what the client was told (empty when nothing was refused).
 void log_decision(const MessageState& m, const std::string& rcpt, std::string_view decision,
                   const GateDecision& d, const std::string& reply = "") {

@@ -63,7 +63,7 @@ TEST_F(CliTest, BounceLeaseAndGateStory) {
   EXPECT_TRUE(has(show.out, "\"source\":\"relay\""));
   auto gate = cli({"gate", "dead@example.com"});
   ASSERT_EQ(gate.exit_code, 0) << gate.err;
-  EXPECT_TRUE(has(gate.out, "decision=reject class=hard level=1 lease=2d")) << gate.out;
+  EXPECT_TRUE(has(gate.out, "decision=reject class=hard level=1 lease=48h")) << gate.out;
   EXPECT_TRUE(has(
       gate.out, "550 5.1.1 <dead@example.com>: recipient suppressed after hard bounce (550 5.1.1)"))
       << gate.out;

@@ -10,7 +10,7 @@ t.check_eq(r.rcpt["Dead@Example.ORG"], "replycode", "suppressed recipient")
 t.check_eq(r.rcpt["bob@example.org"], "continue", "other recipient")
 t.check_eq(r.eom, "continue", "message goes on")
 mt.disconnect(c)
-t.check(t.log_has("4REJ1: rcpt=<dead@example.org> decision=reject class=hard level=1 lease=2d"),
+t.check(t.log_has("4REJ1: rcpt=<dead@example.org> decision=reject class=hard level=1 lease=48h"),
         "decision log line")
 local until_ = os.date("!%Y-%m-%dT", os.time() + 2 * 86400)
 t.check(t.log_has('reply="550 5.1.1 <dead@example.org>: recipient suppressed after hard bounce ' ..

@@ -117,8 +117,10 @@ TEST(Durations, ParseAndFormat) {
   EXPECT_FALSE(parse_duration("7 days"));
   EXPECT_FALSE(parse_duration("h"));
   EXPECT_FALSE(parse_duration(""));
-  EXPECT_EQ(format_duration(Millis(96 * 3'600'000ll)), "4d");
-  EXPECT_EQ(format_duration(Millis(48 * 3'600'000ll)), "2d");
+  EXPECT_EQ(format_duration(Millis(96 * 3'600'000ll)), "96h");
+  EXPECT_EQ(format_duration(Millis(48 * 3'600'000ll)), "48h");
+  EXPECT_EQ(format_duration(Millis(14 * 86'400'000ll)), "14d");
+  EXPECT_EQ(format_duration(Millis(35 * 86'400'000ll)), "35d");
   EXPECT_EQ(format_duration(Millis(90'000)), "90s");
 }
 
