@@ -23,8 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto code = parse_enhanced_code(input)) {
     if (code->cls != 2 && code->cls != 4 && code->cls != 5) __builtin_trap();
   }
-  Reply from_status = reply_from_status(input.substr(0, input.size() / 2),
-                                        input.substr(input.size() / 2));
+  Reply from_status =
+      reply_from_status(input.substr(0, input.size() / 2), input.substr(input.size() / 2));
   (void)from_status.one_line();
 
   ReplyReader reader(256, 8);

@@ -58,8 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;  // documented refusal: list id too long
   }
   auto claims = keyring.open(token, issued + 10, 3600, &why);
-  if (!claims || claims->list != list || claims->address != address ||
-      claims->issued_s != issued)
+  if (!claims || claims->list != list || claims->address != address || claims->issued_s != issued)
     __builtin_trap();
   return 0;
 }
