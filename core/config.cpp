@@ -367,8 +367,7 @@ void load_suppression(Section s, SuppressionConfig& c) {
   // The reply templates must stay replies of the right kind.
   auto check_reply = [&](const std::string& key, const std::string& v, char cls) {
     if (v.size() < 4 || v[0] != cls || v[3] != ' ')
-      throw ConfigError(s.file() + ": suppression." + key + ": must start with a " + cls +
-                        "xx code and a space");
+      s.fail(s.node()[key], key, std::string("must start with a ") + cls + "xx code and a space");
   };
   check_reply("reject_reply", c.reject_reply, '5');
   check_reply("complaint_reply", c.complaint_reply, '5');
@@ -428,7 +427,9 @@ void load_classification(Section s, ClassificationConfig& c) {
     const auto& d = default_rule_specs();
     c.rules.insert(c.rules.end(), d.begin(), d.end());
   }
-  if (c.rules.empty()) throw ConfigError(s.file() + ": classification: no rules left");
+  if (c.rules.empty())
+    s.fail(s.node()["replace_defaults"], "replace_defaults",
+           "no rules left: give rules or keep the defaults");
 }
 
 void load_milter(Section s, MilterConfig& m) {
@@ -544,9 +545,9 @@ void load_unsubscribe(Section s, UnsubscribeConfig& u) {
   }
   s.finish();
   if (!u.lists.empty() && u.key_files.empty())
-    throw ConfigError(s.file() + ": unsubscribe.key_files: lists are configured but no key file");
+    s.fail(s.node()["lists"], "key_files", "lists are configured but no key file");
   if (!u.lists.empty() && u.url_base.empty() && u.mailto.empty())
-    throw ConfigError(s.file() + ": unsubscribe: lists need url_base or mailto");
+    s.fail(s.node()["lists"], "url_base", "lists need url_base or mailto");
 }
 
 void load_logging(Section s, LoggingConfig& l) {

@@ -106,7 +106,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"redis: [1, 2]\n", "redis: expected a mapping"},
         ErrorCase{"redis: {address: 127.0.0.1\n", "test.yaml:"}, ErrorCase{"", "the file is empty"},
         ErrorCase{"unsubscribe:\n  lists:\n    - {id: news}\n", "needs 'sender' or 'list_id'"},
-        ErrorCase{"suppression:\n  reject_reply: 'hello'\n", "must start with a 5xx code"}));
+        ErrorCase{"suppression:\n  reject_reply: 'hello'\n",
+                  "test.yaml:2:17: suppression.reject_reply: must start with a 5xx code"}));
 
 TEST(Durations, ParseAndFormat) {
   EXPECT_EQ(parse_duration("90s"), Millis(90'000));
