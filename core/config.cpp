@@ -9,6 +9,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/access.hpp"
+
 namespace bouncegate {
 
 namespace {
@@ -481,7 +483,17 @@ void load_upstream(Section s, UpstreamConfig& u) {
 
 void load_relay(Section s, RelayConfig& r) {
   s.strings("listen", r.listen);
-  s.strings("allow", r.allow);
+  auto allow = s.get("allow");
+  if (allow && !allow.IsNull()) {
+    // Checked here so that every binary's check-config refuses a bad network, with its line.
+    r.allow.clear();
+    for (const auto& n : allow.IsSequence() ? allow : YAML::Node(YAML::NodeType::Sequence)) {
+      std::string cidr = s.scalar(n, "allow");
+      if (!parse_network(cidr)) s.fail(n, "allow", "not a network in CIDR form: '" + cidr + "'");
+      r.allow.push_back(cidr);
+    }
+    if (!allow.IsSequence()) s.fail(allow, "allow", "expected a list of networks");
+  }
   s.boolean("gate", r.gate);
   s.integer("max_recipients", r.max_recipients, 1, 10000);
   s.size_value("max_message_size", r.max_message_size, 1024, 1ull << 32);

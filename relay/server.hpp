@@ -27,7 +27,7 @@
 
 #include "core/config.hpp"
 #include "core/store.hpp"
-#include "relay/access.hpp"
+#include "core/access.hpp"
 #include "relay/upstream.hpp"
 
 namespace bouncegate {

@@ -100,6 +100,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "test.yaml:2:19: milter.on_store_error: unknown value 'maybe'"},
         ErrorCase{"milter:\n  shadow: perhaps\n", "milter.shadow: expected true or false"},
         ErrorCase{"relay:\n  max_message_size: huge\n", "relay.max_message_size: expected a size"},
+        ErrorCase{"relay:\n  allow: [127.0.0.0/8, 10.0.0.0/99]\n",
+                  "test.yaml:2:24: relay.allow: not a network in CIDR form: '10.0.0.0/99'"},
         ErrorCase{"relay:\n  upstream:\n    tls: none\n", "relay.upstream.tls: 'none' sends"},
         ErrorCase{"suppression:\n  actions: {hard: obliterate}\n",
                   "suppression.actions.hard: unknown action"},

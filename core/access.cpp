@@ -1,5 +1,5 @@
 // relay.allow matching: addresses compared as 16 bytes, IPv4 mapped into IPv6.
-#include "relay/access.hpp"
+#include "core/access.hpp"
 
 #include <arpa/inet.h>
 
