@@ -495,6 +495,9 @@ void load_relay(Section s, RelayConfig& r) {
     if (!allow.IsSequence()) s.fail(allow, "allow", "expected a list of networks");
   }
   s.boolean("gate", r.gate);
+  s.choice<StoreErrorMode>(
+      "on_store_error", r.on_store_error,
+      {{"tempfail", StoreErrorMode::tempfail}, {"accept", StoreErrorMode::accept}});
   s.integer("max_recipients", r.max_recipients, 1, 10000);
   s.size_value("max_message_size", r.max_message_size, 1024, 1ull << 32);
   s.integer("max_sessions", r.max_sessions, 1, 100000);

@@ -126,6 +126,9 @@ struct RelayConfig {
   std::vector<std::string> listen{"127.0.0.1:10025"};
   std::vector<std::string> allow{"127.0.0.0/8", "::1/128"};
   bool gate = true;
+  // Store unreachable at the RCPT gate or the rate-limit check: tempfail (451 4.3.0, Postfix
+  // retries) or accept (forward ungated; the milter may already have gated the recipient).
+  StoreErrorMode on_store_error = StoreErrorMode::tempfail;
   int max_recipients = 50;
   uint64_t max_message_size = 10 * 1024 * 1024;
   int max_sessions = 1000;

@@ -314,9 +314,14 @@ awaitable<void> ClientSession::on_mail(const CommandLine& c) {
       };
       ok = co_await rt_.offload(take);
     } catch (const std::exception& e) {
-      log_event(LogLevel::error, log_id(), "rate limit check failed", {{"error", e.what()}});
-      reply(upstream_failure_reply(UpstreamFault::store_unavailable));
-      co_return;
+      bool accept = rc.on_store_error == StoreErrorMode::accept;
+      log_event(LogLevel::error, log_id(), "rate limit check failed",
+                {{"error", e.what()}, {"on_store_error", accept ? "accept" : "tempfail"}});
+      if (!accept) {
+        reply(upstream_failure_reply(UpstreamFault::store_unavailable));
+        co_return;
+      }
+      ok = true;
     }
     if (!ok) {
       log_event(LogLevel::notice, log_id(), "MAIL deferred: relay.rate_limit reached");
@@ -388,9 +393,14 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
       auto ask = [store, a = addr->address, ctx = context()] { return store->gate(a, "", ctx); };
       d = co_await rt_.offload(ask);
     } catch (const std::exception& e) {
-      log_event(LogLevel::error, log_id(), "suppression store unavailable", {{"error", e.what()}});
-      reply(upstream_failure_reply(UpstreamFault::store_unavailable));
-      co_return;
+      bool accept = cfg_->relay.on_store_error == StoreErrorMode::accept;
+      log_event(LogLevel::error, log_id(), "suppression store unavailable",
+                {{"error", e.what()}, {"on_store_error", accept ? "accept" : "tempfail"}});
+      if (!accept) {
+        reply(upstream_failure_reply(UpstreamFault::store_unavailable));
+        co_return;
+      }
+      d = GateDecision{};  // forwarded ungated
     }
     if (d.result != GateResult::pass) {
       SmtpReplyText r = gate_reply(store_->config(), d, addr->address);
