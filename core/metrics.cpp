@@ -62,6 +62,7 @@ void Metrics::set_gauge(const std::string& name, double value,
                         const std::vector<std::pair<std::string, std::string>>& labels) {
   std::lock_guard lock(mu_);
   values_[key(name, labels)] = value;
+  help_.try_emplace(name, "gauge", "");
 }
 
 void Metrics::observe(const std::string& name, double seconds,
@@ -99,7 +100,8 @@ std::string Metrics::render() const {
     if (name == last) return;
     last = name;
     auto it = help_.find(name);
-    if (it != help_.end()) out += "# HELP " + name + " " + it->second.second + "\n";
+    if (it != help_.end() && !it->second.second.empty())
+      out += "# HELP " + name + " " + it->second.second + "\n";
     out += "# TYPE " + name + " " + (it != help_.end() ? it->second.first : fallback_type) + "\n";
   };
   for (const auto& [k, v] : values_) {

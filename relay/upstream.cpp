@@ -14,6 +14,7 @@
 #include <boost/asio/write.hpp>
 #include <cctype>
 
+#include "core/metrics.hpp"
 #include "relay/deadline.hpp"
 #include "relay/smtp_command.hpp"
 
@@ -330,15 +331,19 @@ UpstreamPool::UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg)
 
 awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
   sweep();
+  auto& metrics = Metrics::instance();
   if (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
     c->reused = true;
+    metrics.inc("bouncegate_relay_upstream_connections_total", {{"kind", "reused"}});
+    metrics.set_gauge("bouncegate_relay_upstream_pool_idle", static_cast<double>(idle_.size()));
     co_return c;
   }
   auto c = std::make_unique<UpstreamConnection>(ex_, tls_, cfg_);
   co_await c->open();
   caps_ = c->capabilities();
+  metrics.inc("bouncegate_relay_upstream_connections_total", {{"kind", "new"}});
   co_return c;
 }
 
@@ -353,11 +358,17 @@ awaitable<void> UpstreamPool::release(std::unique_ptr<UpstreamConnection> c) {
   if (idle_.size() >= static_cast<size_t>(cfg_.pool_size)) co_return;
   c->idle_since = std::chrono::steady_clock::now();
   idle_.push_back(std::move(c));
+  Metrics::instance().set_gauge("bouncegate_relay_upstream_pool_idle",
+                                static_cast<double>(idle_.size()));
 }
 
 void UpstreamPool::sweep() {
   auto now = std::chrono::steady_clock::now();
+  size_t before = idle_.size();
   while (!idle_.empty() && now - idle_.front()->idle_since > cfg_.pool_idle) idle_.pop_front();
+  if (idle_.size() != before)
+    Metrics::instance().set_gauge("bouncegate_relay_upstream_pool_idle",
+                                  static_cast<double>(idle_.size()));
 }
 
 void UpstreamPool::clear() {

@@ -4,6 +4,7 @@
 
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/scripted_upstream.hpp"
 
 namespace bouncegate {
 namespace {
@@ -82,6 +83,49 @@ TEST_F(DaemonMetrics, RelayCountsSessionsAndUpstreamFailures) {
   EXPECT_NE(m.find("bouncegate_relay_sessions_total 2"), std::string::npos) << m;
   EXPECT_NE(m.find("bouncegate_relay_sessions_active 0"), std::string::npos) << m;
   EXPECT_NE(m.find("bouncegate_relay_upstream_failures_total{reply=\"421 4.4.1\"} 1"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(relay.stop(SIGTERM), 0);
+}
+
+TEST_F(DaemonMetrics, RelayCountsUpstreamRepliesByClassAndPoolState) {
+  test::ScriptedUpstream upstream(test::UpstreamScript{});
+  std::string cfg = dir_.file(
+      "relay.yaml",
+      test::config_yaml(
+          redis_.port(), "[24h, 48h]",
+          "relay:\n  listen: ['127.0.0.1:" + std::to_string(relay_port_) +
+              "']\n  upstream: {host: 127.0.0.1, port: " + std::to_string(upstream.port()) +
+              ", tls: none, insecure: true}\nmetrics:\n  relay_listen: 127.0.0.1:" +
+              std::to_string(m2_) + "\n  top_domains: [example.com]\n"));
+  test::DaemonProcess relay({test::bin("bouncegate-relay"), "--config", cfg},
+                            dir_.path() + "/relay2.log");
+  ASSERT_TRUE(test::wait_for_port(relay_port_, 5000)) << relay.log();
+  // One delivered message, then a recipient the upstream refuses with 550 5.1.1.
+  auto r = test::run(
+      {"bash", "-c",
+       "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(relay_port_) +
+           "; printf 'EHLO t\\r\\nMAIL FROM:<a@example.com>\\r\\nRCPT TO:<ok-1@example.com>\\r\\n"
+           "DATA\\r\\nSubject: m\\r\\n\\r\\nbody\\r\\n.\\r\\nMAIL FROM:<a@example.com>\\r\\n"
+           "RCPT TO:<bounce-1@example.com>\\r\\nQUIT\\r\\n' >&3; timeout 20 cat <&3"});
+  EXPECT_NE(r.out.find("550 5.1.1"), std::string::npos) << r.out;
+  std::string m = scrape(m2_);
+  EXPECT_NE(m.find("bouncegate_relay_upstream_replies_total{code_class=\"2xx\",class=\"delivered\","
+                   "domain=\"example.com\"}"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("bouncegate_relay_upstream_replies_total{code_class=\"5xx\",class=\"hard\","
+                   "domain=\"example.com\"} 1"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("bouncegate_relay_upstream_connections_total{kind=\"new\"} 1"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("bouncegate_relay_upstream_connections_total{kind=\"reused\"} "),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("# TYPE bouncegate_relay_upstream_pool_idle "
+                   "gauge\nbouncegate_relay_upstream_pool_idle 1"),
             std::string::npos)
       << m;
   EXPECT_EQ(relay.stop(SIGTERM), 0);
