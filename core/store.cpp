@@ -69,15 +69,20 @@ return {result, h[1], level, pttl, h[3] or '', h[4] or '', hits, action, '', ton
         tonumber(h[8]) or 0, h[9] or ''}
 )LUA";
 
-// KEYS: s:{addr}, events, stat:{domain}:{hour}, u:{addr}.
+// KEYS: s:{addr}, events, stat:{domain}:{hour}, u:{addr}, seen:{id} (dedupe mark).
 // ARGV: now, class, action, code, text, source, queue_id, message_id, rule, addr, maxlen,
-// stats_ttl_s, ttl_override_ms ('' none), reason, ladder(ms)...
+// stats_ttl_s, ttl_override_ms ('' none), reason, dedupe_ttl_ms ('' none), ladder(ms)...
 // Returns {changed, class, level, pttl, code, text, hits, action, '', first_ms, last_ms, source}:
-// the gate script's layout, so one parser reads both.
+// the gate script's layout, so one parser reads both; {-1} when the dedupe mark existed.
 constexpr const char* kRecordLua = R"LUA(
 local now = ARGV[1]
 local class, action = ARGV[2], ARGV[3]
-local nfixed = 14
+local nfixed = 15
+-- The dedupe mark and the record are one atomic step: an event is never marked without being
+-- recorded, nor recorded twice.
+if ARGV[15] ~= '' and not redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[15]) then
+  return {-1}
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], '*', 'kind', 'outcome', 'ts', now,
   'addr', ARGV[10], 'class', class, 'action', action, 'code', ARGV[4], 'text', ARGV[5],
   'source', ARGV[6], 'queue_id', ARGV[7], 'message_id', ARGV[8], 'rule', ARGV[9],
@@ -391,38 +396,44 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
   return d;
 }
 
-std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o) {
+std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o, bool* duplicate) {
   const std::string& p = redis_cfg_.key_prefix;
   int64_t now = now_ms();
   std::string domain = o.counts_for_domain ? domain_of(o.address) : std::string();
   std::string text = o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text;
-  std::vector<std::string> args = {std::to_string(now),
-                                   std::string(to_string(o.cls)),
-                                   std::string(to_string(o.action)),
-                                   o.code,
-                                   text,
-                                   std::string(to_string(o.ctx.source)),
-                                   o.ctx.queue_id,
-                                   o.ctx.message_id,
-                                   o.rule,
-                                   o.address,
-                                   std::to_string(sup_.events_maxlen),
-                                   std::to_string(sup_.stats_ttl.count() / 1000),
-                                   o.ttl ? std::to_string(o.ttl->count()) : std::string(),
-                                   o.reason};
+  std::vector<std::string> args = {
+      std::to_string(now),
+      std::string(to_string(o.cls)),
+      std::string(to_string(o.action)),
+      o.code,
+      text,
+      std::string(to_string(o.ctx.source)),
+      o.ctx.queue_id,
+      o.ctx.message_id,
+      o.rule,
+      o.address,
+      std::to_string(sup_.events_maxlen),
+      std::to_string(sup_.stats_ttl.count() / 1000),
+      o.ttl ? std::to_string(o.ttl->count()) : std::string(),
+      o.reason,
+      o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count())};
   const auto& ladder = ladder_args();
   args.insert(args.end(), ladder.begin(), ladder.end());
   RedisValue v =
       run_script(kRecord,
                  {key_for(o.address), p + "events",
                   p + "stat:{" + (domain.empty() ? "-" : domain) + "}:" + hour_stamp(now),
-                  p + "u:{" + o.address + "}"},
+                  p + "u:{" + o.address + "}",
+                  p + "seen:" + (o.dedupe_id.empty() ? std::string("-") : o.dedupe_id)},
                  args);
+  if (v.type != RedisValue::array || v.elements.empty())
+    throw StoreError("record: unexpected reply");
+  bool dup = v.elements[0].type == RedisValue::integer && v.elements[0].integer_value < 0;
+  if (duplicate) *duplicate = dup;
+  if (dup) return std::nullopt;
   Metrics::instance().inc(
       "bouncegate_outcomes_total",
       {{"class", std::string(to_string(o.cls))}, {"source", std::string(to_string(o.ctx.source))}});
-  if (v.type != RedisValue::array || v.elements.empty())
-    throw StoreError("record: unexpected reply");
   if (v.elements.size() < 12) return std::nullopt;
   return entry_from_script(o.address, v);
 }
@@ -561,18 +572,6 @@ std::map<std::string, std::string> SuppressionStore::lookup_message(const std::s
   for (size_t i = 0; i + 1 < v.elements.size(); i += 2)
     out[v.elements[i].str] = v.elements[i + 1].str;
   return out;
-}
-
-bool SuppressionStore::first_seen(const std::string& kind, const std::string& id, Millis ttl) {
-  RedisValue v = pool_.command({"SET", redis_cfg_.key_prefix + "seen:" + kind + ":" + id, "1", "NX",
-                                "PX", std::to_string(ttl.count())});
-  if (v.type == RedisValue::error) throw StoreError("first_seen: " + v.str);
-  return v.type == RedisValue::status;
-}
-
-void SuppressionStore::forget_seen(const std::string& kind, const std::string& id) {
-  RedisValue v = pool_.command({"DEL", redis_cfg_.key_prefix + "seen:" + kind + ":" + id});
-  if (v.type == RedisValue::error) throw StoreError("forget_seen: " + v.str);
 }
 
 bool SuppressionStore::take_send_token(const std::string& bucket, int per_minute, int per_hour) {

@@ -61,6 +61,9 @@ struct OutcomeRecord {
   // false: not this address's domain's outcome (the relay's own connect/TLS/AUTH trouble);
   // the hourly counters file it under "-".
   bool counts_for_domain = true;
+  // Event de-duplication in the same atomic step (e.g. "acs:EVENT-ID"); empty: none.
+  std::string dedupe_id;
+  Millis dedupe_ttl{0};
 };
 
 struct Event {
@@ -89,7 +92,8 @@ class SuppressionStore {
                     bool dry_run = false);
   // Applies an outcome's action: a lease for suppress/defer, permanent entry, unsubscribe for
   // reject; every outcome goes to the event stream and hourly per-domain counters.
-  std::optional<Entry> record(const OutcomeRecord& outcome);
+  // With outcome.dedupe_id set, an id seen within dedupe_ttl records nothing (*duplicate).
+  std::optional<Entry> record(const OutcomeRecord& outcome, bool* duplicate = nullptr);
   void unsubscribe(const std::string& address, const std::string& list, const EventContext& ctx);
   bool remove(const std::string& address, const EventContext& ctx);
   std::optional<Entry> get(const std::string& address);
@@ -102,10 +106,6 @@ class SuppressionStore {
   void remember_message(const std::string& message_id,
                         const std::map<std::string, std::string>& fields);
   std::map<std::string, std::string> lookup_message(const std::string& message_id);
-  // True the first time `id` is seen within ttl (Event Grid de-duplication).
-  bool first_seen(const std::string& kind, const std::string& id, Millis ttl);
-  // Undoes first_seen when the event could not be recorded, so a retry processes it.
-  void forget_seen(const std::string& kind, const std::string& id);
   // Shared token bucket: true when a message may be sent now.
   bool take_send_token(const std::string& bucket, int per_minute, int per_hour);
   void ping();

@@ -284,21 +284,20 @@ Response handle_acs_events(const WebState& st, const Request& req, std::string_v
       continue;
     }
     try {
-      if (!st.store->first_seen("acs", ev.id, wc.event_dedupe_ttl)) {
+      if (!ev.internet_message_id.empty()) {
+        auto m = st.store->lookup_message(ev.internet_message_id);
+        if (auto it = m.find("queue_id"); it != m.end()) ev.outcome->ctx.queue_id = it->second;
+      }
+      // The event id is marked seen by the same script call that records it: a retry after a
+      // failure finds it unseen, a redelivery after success is recorded nothing.
+      ev.outcome->dedupe_id = "acs:" + ev.id;
+      ev.outcome->dedupe_ttl = wc.event_dedupe_ttl;
+      bool duplicate = false;
+      st.store->record(*ev.outcome, &duplicate);
+      if (duplicate) {
         ++duplicates;
         log_event(LogLevel::info, session, "event already processed", {{"event_id", ev.id}});
         continue;
-      }
-      try {
-        if (!ev.internet_message_id.empty()) {
-          auto m = st.store->lookup_message(ev.internet_message_id);
-          if (auto it = m.find("queue_id"); it != m.end()) ev.outcome->ctx.queue_id = it->second;
-        }
-        st.store->record(*ev.outcome);
-      } catch (...) {
-        // Not recorded: let Event Grid's retry find the event unseen.
-        st.store->forget_seen("acs", ev.id);
-        throw;
       }
     } catch (const StoreError& e) {
       log_event(LogLevel::error, session, "store unavailable",

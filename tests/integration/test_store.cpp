@@ -243,8 +243,19 @@ TEST_F(StoreTest, MessageIdsAndDedupe) {
   SuppressionStore store(cfg->redis, cfg->suppression);
   store.remember_message("abc@example.com", {{"queue_id", "4XkQ3"}, {"sender", "app@example.com"}});
   EXPECT_EQ(store.lookup_message("abc@example.com")["queue_id"], "4XkQ3");
-  EXPECT_TRUE(store.first_seen("eg", "event-1", 60s));
-  EXPECT_FALSE(store.first_seen("eg", "event-1", 60s));
+  // An outcome with a dedupe id is recorded once; the second delivery records nothing.
+  OutcomeRecord o = hard_bounce(*cfg, "twice@example.com");
+  o.dedupe_id = "acs:event-1";
+  o.dedupe_ttl = 60s;
+  bool dup = true;
+  EXPECT_TRUE(store.record(o, &dup));
+  EXPECT_FALSE(dup);
+  EXPECT_FALSE(store.record(o, &dup));
+  EXPECT_TRUE(dup);
+  int outcomes = 0;
+  for (const auto& ev : store.events_since(now_ms() - 60'000))
+    outcomes += ev.get("addr") == "twice@example.com" && ev.get("kind") == "outcome";
+  EXPECT_EQ(outcomes, 1);
 }
 
 }  // namespace
