@@ -1,5 +1,7 @@
 // `bouncegate ingest`: one bounce or complaint mail on stdin (Postfix pipe transport) becomes
 // outcomes in the store. Exit codes follow sysexits so Postfix retries what was not recorded.
+#include <openssl/sha.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -26,6 +28,18 @@ bool read_stdin_limited(std::string& out, size_t limit) {
     out.append(buf, got);
   }
   return true;
+}
+
+std::string sha256_hex(const std::string& data) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), d);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : d) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
 }
 
 // What one reported recipient turns into; nullopt (with `why`) when there is nothing to record.
@@ -92,6 +106,7 @@ int cmd_ingest(Context& ctx) {
   std::string verp;
   if (!ctx.args.positional().empty()) verp = decode_verp(ctx.args.positional()[0]).value_or("");
 
+  const std::string message_digest = sha256_hex(raw).substr(0, 32);
   EventContext ec;
   ec.source = fb.kind == FeedbackKind::arf ? Source::arf : Source::dsn;
   ec.message_id = fb.original_message_id;
@@ -141,7 +156,17 @@ int cmd_ingest(Context& ctx) {
                          .str()
                   << "\n";
       } else {
-        ctx.store().record(*o);
+        // A retry after a partial failure (or the same report delivered twice) records each
+        // recipient once: the mark is set by the same script call that records.
+        o->dedupe_id = "ingest:" + message_digest + ":" + o->address;
+        o->dedupe_ttl = cfg.suppression.message_id_ttl;
+        bool duplicate = false;
+        ctx.store().record(*o, &duplicate);
+        if (duplicate) {
+          log_event(LogLevel::info, ec.queue_id, "recipient already recorded from this report",
+                    {{"rcpt", o->address}});
+          continue;
+        }
       }
       log_event(LogLevel::info, ec.queue_id, dry_run ? "would record" : "recorded",
                 {{"rcpt", o->address},

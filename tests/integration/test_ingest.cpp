@@ -181,3 +181,24 @@ TEST_F(IngestTest, BadConfigIsExit78) {
 
 }  // namespace
 }  // namespace bouncegate::test
+
+namespace bouncegate::test {
+namespace {
+
+TEST_F(IngestTest, SameReportTwiceIsRecordedOnce) {
+  std::string dsn = crafted_dsn("gone@dest.example", "also@dest.example", "failed", "5.1.1",
+                                "550 5.1.1 user unknown");
+  ASSERT_EQ(ingest(dsn).exit_code, 0);
+  size_t after_first = outcome_events();
+  // Postfix retrying after a partial failure, or the MTA sending the report twice.
+  auto again = ingest(dsn);
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(outcome_events(), after_first);
+  EXPECT_NE(again.err.find("already recorded from this report"), std::string::npos) << again.err;
+  auto e = store_->get("gone@dest.example");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->level, 0);
+}
+
+}  // namespace
+}  // namespace bouncegate::test
