@@ -25,9 +25,9 @@
 #include <string>
 #include <vector>
 
+#include "core/access.hpp"
 #include "core/config.hpp"
 #include "core/store.hpp"
-#include "core/access.hpp"
 #include "relay/upstream.hpp"
 
 namespace bouncegate {

@@ -2,8 +2,8 @@
 // DATA, the session's sequence and limit checks, relay.allow matching, and upstream replies.
 #include <gtest/gtest.h>
 
-#include "core/reply.hpp"
 #include "core/access.hpp"
+#include "core/reply.hpp"
 #include "relay/message_stream.hpp"
 #include "relay/session_state.hpp"
 #include "relay/smtp_command.hpp"
