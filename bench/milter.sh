@@ -8,22 +8,8 @@ seconds=${2:-3}
 bin="$build/bin"
 [ -x "$bin/milter_bench" ] || { echo "build milter_bench first (-DBOUNCEGATE_BENCH=ON)" >&2; exit 64; }
 
-tmp=$(mktemp -d /tmp/bouncegate-bench.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-# A loopback port nothing listens on (random, checked with a connect attempt).
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+. "$(dirname "$0")/../tests/lib.sh"
+bg_setup bench
 
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \

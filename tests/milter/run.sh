@@ -18,14 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A loopback port nothing listens on (random, checked with a connect attempt).
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 40000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
+. "$here/../lib.sh"  # free_port
 
 # Another suite may take the same random port between the check and the bind: try again.
 redis_up=no
@@ -40,7 +33,9 @@ for _attempt in 1 2 3; do
     sleep 0.1
   done
   [ "$redis_up" = yes ] && break
-  kill "$redis_pid" 2>/dev/null; wait "$redis_pid" 2>/dev/null; redis_pid=
+  kill "$redis_pid" 2>/dev/null || true
+  wait "$redis_pid" 2>/dev/null || true
+  redis_pid=
 done
 [ "$redis_up" = yes ] || { echo "redis-server did not start" >&2; cat "$tmp/redis.log" >&2; exit 1; }
 

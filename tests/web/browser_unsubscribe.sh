@@ -13,18 +13,8 @@ if [ ! -d "$here/node_modules/puppeteer-core" ]; then
   npm ci --prefix "$here" --no-audit --no-fund >&2
 fi
 
-tmp=$(mktemp -d /tmp/bouncegate-browser-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() {
-  node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
+. "$(dirname "$0")/../lib.sh"
+bg_setup browser
 wait_port() {
   for _ in $(seq 1 200); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
