@@ -71,8 +71,17 @@ RedisServer::RedisServer() : RedisServer(std::vector<std::string>{}) {}
 
 RedisServer::RedisServer(std::vector<std::string> extra, const std::string& sentinel_conf)
     : extra_(std::move(extra)), sentinel_conf_(sentinel_conf) {
-  port_ = free_port();
-  start();
+  // The free port may be taken between the check and redis-server's bind: try another.
+  for (int attempt = 1;; ++attempt) {
+    port_ = free_port();
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error&) {
+      stop();
+      if (attempt == 3) throw;
+    }
+  }
 }
 
 void RedisServer::start() {
@@ -99,7 +108,15 @@ void RedisServer::start() {
     _exit(127);
   }
   pid_ = pid;
-  if (!wait_for_port(port_, 5000)) throw std::runtime_error("redis-server did not start");
+  // Up within 5 s, or gone (e.g. the port was taken): then fail at once.
+  for (int i = 0; i < 50; ++i) {
+    if (wait_for_port(port_, 100)) return;
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      pid_ = -1;
+      break;
+    }
+  }
+  throw std::runtime_error("redis-server did not start on port " + std::to_string(port_));
 }
 
 void RedisServer::stop() {
