@@ -6,31 +6,10 @@
 #include <regex>
 
 #include "tests/faults/fault_rig.hpp"
+#include "tests/support/dsn_samples.hpp"
 
 namespace bouncegate::test {
 namespace {
-
-std::string dsn_for(const std::string& rcpt) {
-  return "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
-         "To: bounces@bounces.test\r\n"
-         "Subject: Undelivered Mail Returned to Sender\r\n"
-         "Message-ID: <dsn-fault-1@mx.example.net>\r\n"
-         "MIME-Version: 1.0\r\n"
-         "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-         "\tboundary=\"BOUNDARY\"\r\n\r\n"
-         "--BOUNDARY\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-         "--BOUNDARY\r\nContent-Type: message/delivery-status\r\n\r\n"
-         "Reporting-MTA: dns; mx.example.net\r\n\r\n"
-         "Final-Recipient: rfc822; " +
-         rcpt +
-         "\r\nAction: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.dest.example\r\n"
-         "Diagnostic-Code: smtp; 550 5.1.1 <" +
-         rcpt +
-         ">: Recipient address rejected: User unknown\r\n\r\n"
-         "--BOUNDARY\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-         "From: app@example.com\r\nMessage-ID: <orig-fault@example.com>\r\nSubject: hi\r\n"
-         "--BOUNDARY--\r\n";
-}
 
 TEST(IngestFault, PipeTransportDefersWhileRedisDownRetryRecordsAndMilterRefuses) {
   RigOptions o;
@@ -45,7 +24,8 @@ TEST(IngestFault, PipeTransportDefersWhileRedisDownRetryRecordsAndMilterRefuses)
   // The DSN comes in like any other mail (sendmail → pickup: no milter on that path).
   RunResult drop = run({"sendmail", "-C", rig.postfix->config_directory(), "-f",
                         "MAILER-DAEMON@mx.example.net", "bounces@bounces.test"},
-                       dsn_for(gone));
+                       sample_dsn({{gone, "failed", "5.1.1", ""}}, "bounces@bounces.test",
+                                  "orig-fault@example.com"));
   ASSERT_EQ(drop.exit_code, 0) << drop.err;
   ASSERT_TRUE(rig.postfix->wait_maillog("status=deferred", 20000)) << rig.logs();
   std::string log = rig.postfix->maillog();

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/store.hpp"
+#include "tests/support/dsn_samples.hpp"
 #include "tests/support/harness.hpp"
 
 namespace bouncegate::test {
@@ -23,34 +24,16 @@ std::string corpus_message(const std::string& name) {
   return ss.str();
 }
 
-// A two-recipient RFC 3464 report; `action2` and `status2` shape the second recipient.
+// A two-recipient RFC 3464 report (the first diagnostic folded); `action2`, `status2` and
+// `diag2` shape the second recipient.
 std::string crafted_dsn(const std::string& rcpt1, const std::string& rcpt2,
                         const std::string& action2, const std::string& status2,
                         const std::string& diag2) {
-  return "Return-Path: <>\r\n"
-         "From: MAILER-DAEMON@mx.example.net (Mail Delivery System)\r\n"
-         "To: bounces@bounce.example.com\r\n"
-         "Subject: Undelivered Mail Returned to Sender\r\n"
-         "Message-ID: <dsn-1@mx.example.net>\r\n"
-         "MIME-Version: 1.0\r\n"
-         "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-         "\tboundary=\"BOUNDARY\"\r\n\r\n"
-         "--BOUNDARY\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
-         "--BOUNDARY\r\nContent-Type: message/delivery-status\r\n\r\n"
-         "Reporting-MTA: dns; mx.example.net\r\n\r\n"
-         "Final-Recipient: rfc822; " +
-         rcpt1 +
-         "\r\nAction: failed\r\nStatus: 5.1.1\r\nRemote-MTA: dns; mx.dest.example\r\n"
-         "Diagnostic-Code: smtp; 550 5.1.1 <" +
-         rcpt1 +
-         ">: Recipient address rejected:\r\n User unknown in virtual mailbox table\r\n\r\n"
-         "Final-Recipient: rfc822; " +
-         rcpt2 + "\r\nAction: " + action2 + "\r\nStatus: " + status2 +
-         "\r\nDiagnostic-Code: smtp; " + diag2 +
-         "\r\n\r\n"
-         "--BOUNDARY\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-         "From: news@example.com\r\nMessage-ID: <orig-42@example.com>\r\nSubject: hi\r\n"
-         "--BOUNDARY--\r\n";
+  return sample_dsn(
+      {{rcpt1, "failed", "5.1.1",
+        "550 5.1.1 <" + rcpt1 +
+            ">: Recipient address rejected:\r\n User unknown in virtual mailbox table"},
+       {rcpt2, action2, status2, diag2}});
 }
 
 class IngestTest : public ::testing::Test {
