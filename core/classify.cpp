@@ -35,7 +35,7 @@ int to_int(const std::string& id, const std::string& p, const std::string& s) {
 
 }  // namespace
 
-Classifier::Classifier(const std::vector<RuleSpec>& rules) : specs_(rules) {
+Classifier::Classifier(const std::vector<RuleSpec>& rules) {
   for (const auto& spec : rules) {
     Compiled c;
     c.id = spec.id;

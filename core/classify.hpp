@@ -40,7 +40,6 @@ class Classifier {
   explicit Classifier(const std::vector<RuleSpec>& rules);
   Classification classify(SmtpCommand command, const Reply& reply) const;
   size_t size() const { return rules_.size(); }
-  const std::vector<RuleSpec>& specs() const { return specs_; }
 
  private:
   struct Range {
@@ -55,7 +54,6 @@ class Classifier {
     std::unique_ptr<std::regex> text;
   };
   std::vector<Compiled> rules_;
-  std::vector<RuleSpec> specs_;
 };
 
 // Parses the rule list from YAML text (the shipped defaults, or a rules file). `origin` names

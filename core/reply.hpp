@@ -35,8 +35,6 @@ struct Reply {
   std::string raw() const;               // "550-5.1.1 a\r\n550 5.1.1 b" style, one line per entry
   std::string one_line() const;          // "550 5.1.1 a b" for logs and storage
   bool positive() const { return code >= 200 && code < 400; }
-  bool transient() const { return code >= 400 && code < 500; }
-  bool permanent() const { return code >= 500 && code < 600; }
 };
 
 // Parses a complete reply, one or several lines separated by CRLF or LF. Garbage yields
