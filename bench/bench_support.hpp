@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <iostream>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -13,6 +14,28 @@
 #include "core/store.hpp"
 
 namespace bouncegate::bench {
+
+// "--name value" pairs from argv, each name one of `names`; false (after a message naming
+// `who`) on an unknown name or a missing value.
+inline bool parse_options(int argc, char** argv, const std::vector<std::string>& names,
+                          const char* who, std::map<std::string, std::string>& out) {
+  for (int i = 1; i < argc; i += 2) {
+    std::string k = argv[i];
+    if (k.rfind("--", 0) != 0 ||
+        std::find(names.begin(), names.end(), k.substr(2)) == names.end() || i + 1 >= argc) {
+      std::cerr << who << ": unknown option or missing value: " << k << "\n";
+      return false;
+    }
+    out[k.substr(2)] = argv[i + 1];
+  }
+  return true;
+}
+
+inline std::string option_or(const std::map<std::string, std::string>& o, const std::string& k,
+                             const std::string& def) {
+  auto it = o.find(k);
+  return it == o.end() ? def : it->second;
+}
 
 // "user0@bench.example" .. "user<pool-1>@bench.example"; the first `suppressed` get a hard
 // bounce recorded, so a share of gate calls are hits (lease bump and event) as in production.

@@ -185,30 +185,19 @@ void print(const char* name, const Result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string gate_socket, baseline_socket, config;
-  int connections = 4, rcpts = 10, pool = 1000, suppressed = 100;
-  double seconds = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--gate")
-      gate_socket = v;
-    else if (k == "--baseline")
-      baseline_socket = v;
-    else if (k == "--config")
-      config = v;
-    else if (k == "--connections")
-      connections = std::stoi(v);
-    else if (k == "--rcpts")
-      rcpts = std::stoi(v);
-    else if (k == "--seconds")
-      seconds = std::stod(v);
-    else if (k == "--suppressed")
-      suppressed = std::stoi(v);
-    else {
-      std::cerr << "milter_bench: unknown option " << k << "\n";
-      return 64;
-    }
-  }
+  std::map<std::string, std::string> o;
+  if (!bouncegate::bench::parse_options(
+          argc, argv,
+          {"gate", "baseline", "config", "connections", "rcpts", "seconds", "suppressed"},
+          "milter_bench", o))
+    return 64;
+  std::string gate_socket = bouncegate::bench::option_or(o, "gate", ""),
+              baseline_socket = bouncegate::bench::option_or(o, "baseline", ""),
+              config = bouncegate::bench::option_or(o, "config", "");
+  int connections = std::stoi(bouncegate::bench::option_or(o, "connections", "4")),
+      rcpts = std::stoi(bouncegate::bench::option_or(o, "rcpts", "10")), pool = 1000,
+      suppressed = std::stoi(bouncegate::bench::option_or(o, "suppressed", "100"));
+  double seconds = std::stod(bouncegate::bench::option_or(o, "seconds", "3"));
   if (gate_socket.empty() || baseline_socket.empty() || config.empty()) {
     std::cerr << "usage: milter_bench --gate inet:PORT@HOST --baseline inet:PORT@HOST "
                  "--config FILE [--seconds 3] [--connections 4] [--rcpts 10] [--suppressed 100]\n";

@@ -61,24 +61,14 @@ void print(const char* name, const Result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config;
-  int threads = 8, pool = 1000, suppressed = 100;
-  double seconds = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--config")
-      config = v;
-    else if (k == "--threads")
-      threads = std::stoi(v);
-    else if (k == "--seconds")
-      seconds = std::stod(v);
-    else if (k == "--suppressed")
-      suppressed = std::stoi(v);
-    else {
-      std::cerr << "store_bench: unknown option " << k << "\n";
-      return 64;
-    }
-  }
+  std::map<std::string, std::string> o;
+  if (!bouncegate::bench::parse_options(argc, argv, {"config", "threads", "seconds", "suppressed"},
+                                        "store_bench", o))
+    return 64;
+  std::string config = bouncegate::bench::option_or(o, "config", "");
+  int threads = std::stoi(bouncegate::bench::option_or(o, "threads", "8")), pool = 1000,
+      suppressed = std::stoi(bouncegate::bench::option_or(o, "suppressed", "100"));
+  double seconds = std::stod(bouncegate::bench::option_or(o, "seconds", "3"));
   if (config.empty()) {
     std::cerr
         << "usage: store_bench --config FILE [--threads 8] [--seconds 3] [--suppressed 100]\n";
