@@ -509,6 +509,8 @@ void load_relay(Section s, RelayConfig& r) {
   rl.integer("per_hour", r.rate_per_hour, 0, 100'000'000);
   rl.finish();
   s.duration("throttle_pause", r.throttle_pause, Millis(0), Millis(86'400'000));
+  s.choice<BareNewline>("bare_newline", r.bare_newline,
+                        {{"reject", BareNewline::reject}, {"normalize", BareNewline::normalize}});
   s.finish();
 }
 

@@ -78,6 +78,12 @@ struct ClassificationConfig {
 
 enum class StoreErrorMode { tempfail, accept };
 
+// relay.bare_newline (SMTP smuggling): what a CR or LF outside a CRLF pair turns into.
+enum class BareNewline {
+  reject,     // the command (500 5.5.2) or message (550 5.5.2) is refused
+  normalize,  // it becomes CRLF on the way upstream; a lone "." it makes is dot-stuffed
+};
+
 struct UnsubscribeList {
   std::string id;
   std::string sender;   // envelope sender glob, e.g. "news@example.com" or "*@news.example.com"
@@ -138,6 +144,9 @@ struct RelayConfig {
   int rate_per_minute = 0;  // 0: unlimited
   int rate_per_hour = 0;
   Millis throttle_pause{std::chrono::seconds(60)};
+  // A CR or LF outside a CRLF pair, in commands and message data: refused (500/550 5.5.2),
+  // or normalised to CRLF. Either way no byte sequence can end DATA upstream early.
+  BareNewline bare_newline = BareNewline::reject;
 };
 
 struct WebConfig {

@@ -108,6 +108,12 @@ SmtpReplyText relay_refusal_reply(RelayRefusal r) {
       return {"552", "5.3.4", "message size exceeds fixed limit"};
     case RelayRefusal::line_too_long:
       return {"500", "5.5.2", "line too long"};
+    case RelayRefusal::bare_newline_data:
+      return {"550", "5.5.2", "message refused: bare CR or LF in message data (RFC 5321 2.3.8)"};
+    case RelayRefusal::bare_newline_command:
+      return {"500", "5.5.2", "command refused: lines must end with CRLF (RFC 5321 2.3.8)"};
+    case RelayRefusal::control_character:
+      return {"501", "5.5.2", "command refused: control character in command line"};
     case RelayRefusal::timeout:
       return {"421", "4.4.2", "timeout, closing connection"};
   }

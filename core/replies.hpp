@@ -43,13 +43,16 @@ SmtpReplyText upstream_failure_reply(UpstreamFault f, const std::string& detail 
 
 // Limits and access rules the relay enforces itself, before or instead of the upstream.
 enum class RelayRefusal {
-  client_not_allowed,   // 554 5.7.1 (relay.allow)
-  too_many_sessions,    // 421 4.3.2 (relay.max_sessions)
-  shutting_down,        // 421 4.3.2 (SIGTERM drain)
-  too_many_recipients,  // 452 4.5.3 (relay.max_recipients)
-  message_too_big,      // 552 5.3.4 (relay.max_message_size, SIZE or during DATA)
-  line_too_long,        // 500 5.5.2 (512-octet command line, 1000-octet text line)
-  timeout,              // 421 4.4.2 (relay.client_timeout)
+  client_not_allowed,    // 554 5.7.1 (relay.allow)
+  too_many_sessions,     // 421 4.3.2 (relay.max_sessions)
+  shutting_down,         // 421 4.3.2 (SIGTERM drain)
+  too_many_recipients,   // 452 4.5.3 (relay.max_recipients)
+  message_too_big,       // 552 5.3.4 (relay.max_message_size, SIZE or during DATA)
+  line_too_long,         // 500 5.5.2 (512-octet command line, 1000-octet text line)
+  bare_newline_data,     // 550 5.5.2 (bare CR or LF in the message, relay.bare_newline: reject)
+  bare_newline_command,  // 500 5.5.2 (bare CR or LF ends a command line)
+  control_character,     // 501 5.5.2 (control character in a command line)
+  timeout,               // 421 4.4.2 (relay.client_timeout)
 };
 SmtpReplyText relay_refusal_reply(RelayRefusal r);
 

@@ -1,46 +1,80 @@
-// Streaming message checks: end-of-data detection, RFC 5321 limits and Message-ID capture.
+// Streaming message checks: end-of-data detection, bare CR/LF policy, RFC 5321 limits and
+// Message-ID capture.
 #include "relay/message_stream.hpp"
 
 #include <strings.h>
 
 namespace bouncegate {
 
-size_t MessageStream::feed(std::string_view bytes) {
+size_t MessageStream::feed(std::string_view bytes, std::string& out) {
   size_t used = 0;
   while (used < bytes.size() && !done_) {
     char ch = bytes[used++];
-    if (line_len_ == 0) line_starts_with_dot_ = ch == '.';
-    ++line_len_;
-    // Limits hold while a line streams, not only at its end: a line without LF must not
-    // pass unchecked. ".", ".\r" may still become the end-of-data line, which never counts.
-    if (line_len_ > kMaxTextLine) line_too_long_ = true;
-    if (size_ + line_len_ > max_size_ && !(line_starts_with_dot_ && line_len_ <= 3))
-      too_big_ = true;
-    if (in_headers_ && line_.size() < kMaxTextLine) line_ += ch;
-    if (ch != '\n') {
-      prev_ = ch;
-      continue;
-    }
-    // RFC 5321 4.1.1.4: only CRLF "." CRLF ends the message. A bare LF ends no line here, so
-    // "LF . LF" is message text, as it is for a strict upstream.
-    bool crlf = prev_ == '\r';
-    prev_ = ch;
-    if (line_starts_with_dot_ && line_len_ == 3 && crlf && after_crlf_) {
-      done_ = true;
-      if (in_headers_) {  // a message of headers only: look at the last field too
-        line_.clear();
-        header_line_complete();
+    if (cr_pending_) {
+      cr_pending_ = false;
+      if (ch == '\n') {
+        line_end(true, out);
+        continue;
       }
-      break;
+      // A CR not followed by LF. Refused, or a line end of its own on the way upstream.
+      if (mode_ == BareNewline::reject) bare_newline_ = true;
+      line_end(false, out);
     }
-    after_crlf_ = crlf;
-    end_of_line();
+    if (ch == '\r') {
+      cr_pending_ = true;
+    } else if (ch == '\n') {
+      // RFC 5321 2.3.8: a bare LF is no line end; some servers read it as one. It never ends
+      // the data here, and never reaches the upstream as it came.
+      if (mode_ == BareNewline::reject) bare_newline_ = true;
+      line_end(false, out);
+    } else {
+      text(ch, out);
+    }
   }
   return used;
 }
 
-void MessageStream::end_of_line() {
-  size_ += line_len_;
+void MessageStream::text(char ch, std::string& out) {
+  if (line_len_ == 0 && ch == '.') {
+    dot_pending_ = true;
+    line_len_ = 1;
+    if (in_headers_) line_ += ch;
+    return;
+  }
+  if (dot_pending_) {
+    dot_pending_ = false;
+    if (!failed()) out += '.';
+  }
+  ++line_len_;
+  // Limits hold while a line streams, not only at its end: a line without LF must not pass
+  // unchecked. The end-of-data line itself never counts.
+  if (line_len_ + 2 > kMaxTextLine) line_too_long_ = true;
+  if (size_ + line_len_ > max_size_) too_big_ = true;
+  if (in_headers_ && line_.size() < kMaxTextLine) line_ += ch;
+  if (!failed()) out += ch;
+}
+
+void MessageStream::line_end(bool crlf, std::string& out) {
+  if (dot_pending_ && line_len_ == 1) {
+    dot_pending_ = false;
+    if (crlf && after_crlf_) {  // RFC 5321 4.1.1.4: only CRLF "." CRLF ends the message
+      done_ = true;
+      if (!failed()) out += ".\r\n";
+      if (in_headers_) {  // a message of headers only: look at the last field too
+        line_.clear();
+        header_line_complete();
+      }
+      return;
+    }
+    // A lone dot that is not the end (normalize, or after a refusal): stuffed, so that it
+    // stays text upstream once its line end reads CRLF.
+    if (!failed()) out += "..";
+    line_len_ = 2;
+  }
+  if (!failed()) out += "\r\n";
+  size_ += line_len_ + 2;
+  if (size_ > max_size_) too_big_ = true;
+  after_crlf_ = crlf;
   if (in_headers_) header_line_complete();
   line_len_ = 0;
   line_.clear();
@@ -48,7 +82,6 @@ void MessageStream::end_of_line() {
 
 void MessageStream::header_line_complete() {
   std::string_view l = line_;
-  while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.remove_suffix(1);
   bool continuation = !l.empty() && (l.front() == ' ' || l.front() == '\t');
   if (continuation && header_.size() < kMaxTextLine) {
     header_ += l;

@@ -94,7 +94,11 @@ class ClientSession {
   void reply(const Reply& r) { out_ += r.raw() + "\r\n"; }
   awaitable<bool> flush();
   awaitable<bool> fill();
-  awaitable<std::optional<std::string>> read_line(bool* too_long);
+  struct ClientLine {
+    std::string text;
+    bool too_long = false, bare_lf = false;
+  };
+  awaitable<std::optional<ClientLine>> read_line();
 
   awaitable<void> on_ehlo(const CommandLine& c);
   awaitable<void> on_mail(const CommandLine& c);
@@ -163,14 +167,17 @@ awaitable<bool> ClientSession::fill() {
   co_return true;
 }
 
-awaitable<std::optional<std::string>> ClientSession::read_line(bool* too_long) {
+awaitable<std::optional<ClientSession::ClientLine>> ClientSession::read_line() {
   CommandLineReader reader;
   for (;;) {
     size_t used = reader.feed(in_);
     in_.erase(0, used);
     if (reader.ready()) {
-      *too_long = reader.too_long();
-      co_return reader.take();
+      ClientLine l;
+      l.too_long = reader.too_long();
+      l.bare_lf = reader.bare_lf();
+      l.text = reader.take();
+      co_return l;
     }
     if (!co_await fill()) co_return std::nullopt;
   }
@@ -208,14 +215,18 @@ awaitable<void> ClientSession::run() {
   std::string name = cfg_->relay.hostname.empty() ? host_name() : cfg_->relay.hostname;
   reply(SmtpReplyText{"220", "", name + " ESMTP bouncegate"});
   while (!closing_) {
-    bool too_long = false;
-    auto line = co_await read_line(&too_long);
+    auto line = co_await read_line();
     if (!line) break;
-    if (too_long) {
+    if (line->too_long) {
       reply(relay_refusal_reply(RelayRefusal::line_too_long));
       continue;
     }
-    CommandLine c = parse_command_line(*line);
+    if (line->bare_lf && cfg_->relay.bare_newline == BareNewline::reject) {
+      log_event(LogLevel::notice, log_id(), "command refused: bare LF");
+      reply(relay_refusal_reply(RelayRefusal::bare_newline_command));
+      continue;
+    }
+    CommandLine c = parse_command_line(line->text);
     if (rt_.draining && !state_.in_mail() && c.verb != Verb::quit) {
       reply(relay_refusal_reply(RelayRefusal::shutting_down));
       break;
@@ -362,6 +373,15 @@ awaitable<bool> ClientSession::open_upstream_transaction(const std::string& rcpt
       Reply r = co_await up_->command(upstream_line(state_.txn().mail, up_->capabilities()),
                                       cfg_->relay.upstream.command_timeout);
       if (r.positive()) co_return true;
+      // RFC 5321 3.8: a 421 on a connection that sat in the pool is the server closing an
+      // idle channel, not an answer about this sender: one fresh try, nothing learned.
+      if (r.code == 421 && up_->reused && attempt == 0) {
+        log_event(LogLevel::info, log_id(), "pooled upstream connection closed by the server",
+                  {{"reply", r.one_line()}});
+        up_->close();
+        up_.reset();
+        continue;
+      }
       up_mail_refused_ = r;
       co_return false;
     } catch (const UpstreamError& e) {
@@ -485,9 +505,9 @@ awaitable<void> ClientSession::on_data() {
     co_return;
   }
   reply(go);
-  MessageStream msg(cfg_->relay.max_message_size);
+  MessageStream msg(cfg_->relay.max_message_size, cfg_->relay.bare_newline);
   bool upstream_ok = true;
-  std::string upstream_error;
+  std::string upstream_error, wire;
   while (!msg.done()) {
     if (in_.empty() && !co_await fill()) {
       // The client went away mid-message: the upstream must not see an end of data.
@@ -496,13 +516,14 @@ awaitable<void> ClientSession::on_data() {
       closing_ = true;
       co_return;
     }
-    size_t n = msg.feed(in_);
+    wire.clear();
+    size_t n = msg.feed(in_, wire);
     // A broken limit abandons the upstream at once (no final dot ever reaches it); the rest of
     // the message is read and dropped so the client's next command is found.
     if (msg.failed() && up_) up_.reset();
-    if (!msg.failed() && upstream_ok) {
+    if (!msg.failed() && upstream_ok && !wire.empty()) {
       try {
-        co_await up_->write_raw(std::string_view(in_).substr(0, n), uc.data_timeout);
+        co_await up_->write_raw(wire, uc.data_timeout);
       } catch (const UpstreamError& e) {
         upstream_ok = false;
         upstream_error = e.what();
@@ -513,10 +534,14 @@ awaitable<void> ClientSession::on_data() {
   message_id_ = msg.message_id();
   if (msg.failed()) {
     up_.reset();  // closing without the final dot is the only way to abandon DATA
-    RelayRefusal why = msg.too_big() ? RelayRefusal::message_too_big : RelayRefusal::line_too_long;
-    log_event(
-        LogLevel::notice, log_id(), "message refused",
-        {{"reason", msg.too_big() ? "size" : "line length"}, {"size", std::to_string(msg.size())}});
+    RelayRefusal why = msg.bare_newline() ? RelayRefusal::bare_newline_data
+                       : msg.too_big()    ? RelayRefusal::message_too_big
+                                          : RelayRefusal::line_too_long;
+    const char* reason = msg.bare_newline() ? "bare CR or LF"
+                         : msg.too_big()    ? "size"
+                                            : "line length";
+    log_event(LogLevel::notice, log_id(), "message refused",
+              {{"reason", reason}, {"size", std::to_string(msg.size())}});
     reply(relay_refusal_reply(why));
     co_await end_transaction();
     co_return;

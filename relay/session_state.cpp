@@ -4,6 +4,7 @@
 namespace bouncegate {
 
 std::optional<SmtpReplyText> SessionState::check(const CommandLine& c) const {
+  if (c.control_character) return relay_refusal_reply(RelayRefusal::control_character);
   if (c.verb == Verb::unknown) return SmtpReplyText{"500", "5.5.2", "command not recognized"};
   if (!c.error.empty()) return SmtpReplyText{"501", "5.5.4", "syntax error: " + c.error};
   switch (c.verb) {

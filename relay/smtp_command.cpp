@@ -48,6 +48,50 @@ void parse_params(std::string_view rest, CommandLine& c) {
   }
 }
 
+bool one_of(std::string_view v, std::initializer_list<std::string_view> words) {
+  std::string u = ascii_upper(v);
+  for (auto w : words)
+    if (u == w) return true;
+  return false;
+}
+
+bool is_notify(std::string_view v) {
+  if (ascii_upper(v) == "NEVER") return true;
+  while (!v.empty()) {
+    size_t comma = v.find(',');
+    if (!one_of(v.substr(0, comma), {"SUCCESS", "FAILURE", "DELAY"})) return false;
+    if (comma == std::string_view::npos) return true;
+    v.remove_prefix(comma + 1);
+    if (v.empty()) return false;
+  }
+  return false;
+}
+
+// The grammar of each forwarded MAIL/RCPT parameter (RFC 1870, 6152, 6531, 3461).
+void check_param_values(CommandLine& c) {
+  for (const auto& [k, v] : c.params) {
+    bool ok = true;
+    if (k == "SIZE")
+      ok = !v.empty() && v.size() <= 20 && v.find_first_not_of("0123456789") == std::string::npos;
+    else if (k == "BODY")
+      ok = one_of(v, {"7BIT", "8BITMIME", "BINARYMIME"});
+    else if (k == "SMTPUTF8")
+      ok = v.empty();
+    else if (k == "RET")
+      ok = one_of(v, {"FULL", "HDRS"});
+    else if (k == "ENVID")
+      ok = !v.empty() && v.size() <= 100 && is_xtext(v);
+    else if (k == "NOTIFY")
+      ok = is_notify(v);
+    else if (k == "ORCPT")
+      ok = v.find(';') != std::string::npos && v.find(';') > 0 && is_xtext(v);
+    if (!ok) {
+      c.error = "bad " + k + " parameter value";
+      return;
+    }
+  }
+}
+
 // "FROM:<a@b> SIZE=1" after the verb: the path in brackets, then parameters.
 void parse_path(std::string_view arg, std::string_view prefix, CommandLine& c) {
   if (arg.size() < prefix.size() || ascii_upper(arg.substr(0, prefix.size())) != prefix) {
@@ -102,6 +146,23 @@ void parse_path(std::string_view arg, std::string_view prefix, CommandLine& c) {
 
 }  // namespace
 
+bool is_xtext(std::string_view v) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    unsigned char ch = static_cast<unsigned char>(v[i]);
+    if (ch == '+') {
+      if (i + 2 >= v.size()) return false;
+      for (int k = 1; k <= 2; ++k) {
+        char h = v[i + k];
+        if (!((h >= '0' && h <= '9') || (h >= 'A' && h <= 'F'))) return false;
+      }
+      i += 2;
+    } else if (ch < 33 || ch > 126 || ch == '=') {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string ascii_upper(std::string_view s) {
   std::string o(s);
   for (auto& c : o) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -136,8 +197,9 @@ CommandLine parse_command_line(std::string_view line) {
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   for (char ch : line)
-    if (ch == '\0') {
-      c.error = "NUL in command";
+    if ((static_cast<unsigned char>(ch) < 0x20 && ch != '\t') || ch == 0x7f) {
+      c.control_character = true;
+      c.error = ch == '\0' ? "NUL in command" : "control character in command";
       return c;
     }
   std::string_view t = trim(line);
@@ -148,10 +210,12 @@ CommandLine parse_command_line(std::string_view line) {
   switch (c.verb) {
     case Verb::mail:
       parse_path(c.argument, "FROM:", c);
+      if (c.error.empty()) check_param_values(c);
       break;
     case Verb::rcpt:
       parse_path(c.argument, "TO:", c);
       if (c.error.empty() && c.path.empty()) c.error = "empty recipient";
+      if (c.error.empty()) check_param_values(c);
       break;
     case Verb::xforward:
       parse_params(c.argument, c);
@@ -178,8 +242,10 @@ size_t CommandLineReader::feed(std::string_view bytes) {
     char ch = bytes[used++];
     if (ch == '\n') {
       done_ = true;
+      bare_lf_ = last_ != '\r';
       break;
     }
+    last_ = ch;
     // Past the limit the rest of the line is dropped, not kept: memory stays bounded.
     if (line_.size() + 2 > kMaxCommandLine)
       too_long_ = true;
@@ -195,6 +261,8 @@ std::string CommandLineReader::take() {
   if (!out.empty() && out.back() == '\r') out.pop_back();
   done_ = false;
   too_long_ = false;
+  bare_lf_ = false;
+  last_ = 0;
   return out;
 }
 

@@ -43,6 +43,9 @@ struct CommandLine {
   // (empty for a keyword without '=', e.g. SMTPUTF8).
   std::vector<std::pair<std::string, std::string>> params;
   std::string error;  // non-empty: a syntax error (501 5.5.4), the text says why
+  // A control character (other than HT) in the line: refused as a whole (501 5.5.2), never
+  // forwarded, logged or stored.
+  bool control_character = false;
 
   bool has(std::string_view keyword) const;
   std::optional<std::string> param(std::string_view keyword) const;
@@ -53,7 +56,12 @@ struct CommandLine {
 // ASCII upper case, as SMTP keywords compare (RFC 5321 2.4).
 std::string ascii_upper(std::string_view s);
 
-// Parses one command line without its CRLF. Never throws.
+// RFC 3461 4: xtext is "+" HEX HEX or any printable ASCII but "+" and "=".
+bool is_xtext(std::string_view v);
+
+// Parses one command line without its CRLF. Never throws. MAIL/RCPT parameter values of the
+// extensions the relay forwards (SIZE, BODY, SMTPUTF8, RET, ENVID, NOTIFY, ORCPT) are
+// checked against their grammar: nothing malformed reaches the upstream.
 CommandLine parse_command_line(std::string_view line);
 
 // Splits the client's byte stream into command lines. Stops right after one complete line so
@@ -65,6 +73,8 @@ class CommandLineReader {
   bool ready() const { return done_; }
   // True when the line was over kMaxCommandLine: its bytes were discarded (500 5.5.2).
   bool too_long() const { return too_long_; }
+  // True when the line ended with a bare LF instead of CRLF (RFC 5321 2.3.8).
+  bool bare_lf() const { return bare_lf_; }
   // The complete line without CR LF; resets the reader.
   std::string take();
 
@@ -72,6 +82,8 @@ class CommandLineReader {
   std::string line_;
   bool done_ = false;
   bool too_long_ = false;
+  bool bare_lf_ = false;
+  char last_ = 0;
 };
 
 }  // namespace bouncegate

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -170,6 +171,11 @@ awaitable<Reply> UpstreamConnection::read_reply(Millis timeout) {
         throw UpstreamError(UpstreamFault::protocol_error,
                             "bad reply from " + label() + ": " + r.error);
       }
+      // This reply answers the command just sent; anything after it answers nothing.
+      if (!buf_.empty()) {
+        healthy_ = false;
+        Metrics::instance().inc("bouncegate_relay_upstream_desync_total");
+      }
       co_return r;
     }
     if (reader.failed()) {
@@ -192,7 +198,25 @@ awaitable<Reply> UpstreamConnection::read_reply(Millis timeout) {
   }
 }
 
+bool UpstreamConnection::has_pending_input() const {
+  if (!buf_.empty()) return true;
+  if (io_->tls_on && SSL_pending(io_->stream.native_handle()) > 0) return true;
+  auto& sock = io_->stream.lowest_layer();
+  if (!sock.is_open()) return true;
+  pollfd p{};
+  p.fd = sock.native_handle();
+  p.events = POLLIN;
+  // Readable means data or EOF; either way this connection is not in step for a new command.
+  return ::poll(&p, 1, 0) != 0;
+}
+
 awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis timeout) {
+  if (!buf_.empty()) {
+    healthy_ = false;
+    Metrics::instance().inc("bouncegate_relay_upstream_desync_total");
+    throw UpstreamError(UpstreamFault::protocol_error,
+                        "upstream " + label() + " sent a reply to no command; connection dropped");
+  }
   co_await write_raw(line + "\r\n", timeout);
   co_return co_await read_reply(timeout);
 }
@@ -332,9 +356,16 @@ UpstreamPool::UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg)
 awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
   sweep();
   auto& metrics = Metrics::instance();
-  if (!idle_.empty()) {
+  while (!idle_.empty()) {
     auto c = std::move(idle_.back());
     idle_.pop_back();
+    // An idle connection the server wrote to (an idle-timeout 421, surplus replies) or closed
+    // is out of step: never handed to a session.
+    if (c->has_pending_input()) {
+      metrics.inc("bouncegate_relay_upstream_connections_total", {{"kind", "stale"}});
+      metrics.set_gauge("bouncegate_relay_upstream_pool_idle", static_cast<double>(idle_.size()));
+      continue;
+    }
     c->reused = true;
     metrics.inc("bouncegate_relay_upstream_connections_total", {{"kind", "reused"}});
     metrics.set_gauge("bouncegate_relay_upstream_pool_idle", static_cast<double>(idle_.size()));
@@ -351,7 +382,7 @@ awaitable<void> UpstreamPool::release(std::unique_ptr<UpstreamConnection> c) {
   if (!c || !c->healthy() || idle_.size() >= static_cast<size_t>(cfg_.pool_size)) co_return;
   try {
     Reply r = co_await c->command("RSET", cfg_.command_timeout);
-    if (r.code != 250) co_return;
+    if (r.code != 250 || !c->healthy() || c->has_pending_input()) co_return;
   } catch (const UpstreamError&) {
     co_return;
   }

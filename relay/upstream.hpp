@@ -58,9 +58,17 @@ class UpstreamConnection {
   asio::awaitable<void> open();
   // Sends one command line (CRLF added) and reads the reply. Throws UpstreamError on I/O
   // trouble (lost_during_data is not used here: the caller knows the phase).
+  // Replies are matched to commands one for one: the relay never pipelines upstream, so a
+  // byte left over after a reply, or one that arrives before a command is sent, can only be
+  // an answer to something this relay never sent (smuggled commands, a confused server). The
+  // connection is then out of step: it is marked unhealthy (never pooled again) and a command
+  // on it is refused with protocol_error before it is written.
   asio::awaitable<Reply> command(const std::string& line, Millis timeout);
   asio::awaitable<void> write_raw(std::string_view bytes, Millis timeout);
   asio::awaitable<Reply> read_reply(Millis timeout);
+  // True when the server has sent anything not yet read, or closed the connection: an idle
+  // connection that is readable (an idle 421, EOF, surplus replies) cannot be reused.
+  bool has_pending_input() const;
 
   const UpstreamCapabilities& capabilities() const { return caps_; }
   bool healthy() const { return healthy_; }

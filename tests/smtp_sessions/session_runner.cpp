@@ -12,6 +12,7 @@
 //   C-REPEAT: N line          N client lines, {i} replaced by 1..N
 //   C-BODY: N                 N bytes of message text in 78-octet lines
 //   C-LINE: N                 one text line of N octets (CRLF not counted)
+//   C-RAW: text               client bytes with \r \n \t \\ \xHH escapes, no CRLF added
 //   S: prefix                 the next reply starts with prefix (multi-line joined by \n)
 //   S-REPEAT: N prefix        N replies with that prefix
 //   CLOSED                    the relay closed the connection
@@ -46,6 +47,7 @@
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/scripted_upstream.hpp"
+#include "tests/support/smtp_client.hpp"
 #include "tests/support/test_ca.hpp"
 
 namespace bouncegate::test {
@@ -55,6 +57,30 @@ struct Line {
   int no = 0;
   std::string kind, text;
 };
+
+// C-RAW: the bytes a hostile client sends, written with C escapes.
+std::string unescape_raw(const std::string& t) {
+  std::string out;
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] != '\\' || i + 1 == t.size()) {
+      out += t[i];
+      continue;
+    }
+    char e = t[++i];
+    if (e == 'r')
+      out += '\r';
+    else if (e == 'n')
+      out += '\n';
+    else if (e == 't')
+      out += '\t';
+    else if (e == 'x' && i + 2 < t.size()) {
+      out += static_cast<char>(std::stoi(t.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else
+      out += e;
+  }
+  return out;
+}
 
 std::vector<Line> read_transcript(const std::string& path) {
   std::ifstream in(path);
@@ -105,58 +131,7 @@ std::map<std::string, std::string> pairs(const std::string& s) {
   return out;
 }
 
-class Client {
- public:
-  explicit Client(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-      throw std::runtime_error("cannot connect to the relay");
-  }
-  ~Client() { close(fd_); }
-  bool send(const std::string& bytes) {
-    size_t off = 0;
-    while (off < bytes.size()) {
-      ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
-  }
-  // One complete reply, lines joined by \n; "" on EOF or after 20 s.
-  std::string reply() {
-    std::string out;
-    for (;;) {
-      size_t nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::string l = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        if (!l.empty() && l.back() == '\r') l.pop_back();
-        out += (out.empty() ? "" : "\n") + l;
-        if (l.size() < 4 || l[3] != '-') return out;
-        continue;
-      }
-      if (!fill()) return out;
-    }
-  }
-  bool closed() { return buf_.empty() && !fill(); }
-
- private:
-  bool fill() {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 20000) <= 0) return false;
-    char tmp[4096];
-    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) return false;
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
-  int fd_ = -1;
-  std::string buf_;
-};
+using Client = SmtpClient;
 
 std::vector<std::string> transcripts() {
   std::vector<std::string> out;
@@ -284,6 +259,10 @@ TEST_P(SessionTest, Replays) {
         if (auto p = t.find("{i}"); p != std::string::npos) t.replace(p, 3, std::to_string(i));
         pending += t + "\r\n";
       }
+      continue;
+    }
+    if (l.kind == "C-RAW") {
+      pending += unescape_raw(l.text);
       continue;
     }
     if (l.kind == "C-LINE") {

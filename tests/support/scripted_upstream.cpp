@@ -9,10 +9,12 @@
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <fstream>
 #include <stdexcept>
 
@@ -123,6 +125,8 @@ std::string unadvertised_param(const std::string& line, const std::vector<std::s
 }  // namespace
 
 ScriptedUpstream::ScriptedUpstream(UpstreamScript script, int port) : script_(std::move(script)) {
+  // A client that hangs up while a reply is being written must not kill the test process.
+  signal(SIGPIPE, SIG_IGN);
   if (!script_.tls_cert.empty()) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
     if (SSL_CTX_use_certificate_chain_file(ctx, script_.tls_cert.c_str()) != 1 ||
@@ -227,6 +231,7 @@ void ScriptedUpstream::serve(int fd) {
   std::vector<std::string> rcpts;
   std::string sender;
   bool drop = false, blocked = false, shut_data = false, shut_end = false;
+  bool surplus = false, surplus_late = false;
   std::string line;
   while (!stopping_ && c.read_line(line)) {
     std::string cmd = upper(line.substr(0, line.find(' ')));
@@ -300,6 +305,7 @@ void ScriptedUpstream::serve(int fd) {
       sender = line;
       rcpts.clear();
       drop = blocked = shut_data = shut_end = false;
+      surplus = surplus_late = false;
       c.send("250 2.1.0 Sender Ok");
     } else if (cmd == "RCPT") {
       if (sender.empty()) {
@@ -327,6 +333,8 @@ void ScriptedUpstream::serve(int fd) {
         blocked = blocked || starts(lp, "BLOCKED-");
         shut_data = shut_data || starts(lp, "SHUTDATA-");
         shut_end = shut_end || starts(lp, "SHUTEND-");
+        surplus = surplus || starts(lp, "SURPLUS-");
+        surplus_late = surplus_late || starts(lp, "SURPLUSLATE-");
       }
       c.send(r);
     } else if (cmd == "DATA") {
@@ -367,7 +375,20 @@ void ScriptedUpstream::serve(int fd) {
           for (const auto& r : rcpts) out << "X-Envelope-To: " << r << "\r\n";
           out << msg;
         }
-        c.send("250 2.0.0 OK queued as " + std::to_string(n));
+        // SURPLUS-*: the answers a smuggled second transaction would draw, in the same write
+        // as the real one (or 200 ms later for SURPLUSLATE-*): replies to no command.
+        const std::string extra =
+            "\r\n250 2.1.0 Sender Ok\r\n250 2.1.5 Recipient Ok\r\n"
+            "354 Start mail input\r\n554 5.7.1 smuggled message rejected";
+        if (surplus) {
+          c.send("250 2.0.0 OK queued as " + std::to_string(n) + extra);
+        } else {
+          c.send("250 2.0.0 OK queued as " + std::to_string(n));
+          if (surplus_late) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            c.send(extra.substr(2));
+          }
+        }
       }
       sender.clear();
       rcpts.clear();

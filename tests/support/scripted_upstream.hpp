@@ -26,6 +26,9 @@ namespace bouncegate::test {
 //   hangup-*    RCPT: the connection is closed without a reply
 //   shutdata-*  DATA: 421 4.3.2 and the connection is closed
 //   shutend-*   end of data: 421 4.3.2 and the connection is closed (message not taken)
+//   surplus-*   end of data: 250, then in the same write four replies to no command (what
+//               a smuggled second transaction draws: 250, 250, 354, 554)
+//   surpluslate-* like surplus-*, the extra replies 200 ms after the 250
 // Anything else is accepted. Behaviour by sender local part:
 //   shutmail-*  MAIL: 421 4.3.2 and the connection is closed
 // MAIL/RCPT parameters of an extension not in ehlo_keywords (SIZE, BODY 8BITMIME, SMTPUTF8,

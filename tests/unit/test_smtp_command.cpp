@@ -108,10 +108,14 @@ std::string feed_bytewise(MessageStream& m, const std::string& bytes, size_t* us
   *used = 0;
   for (char c : bytes) {
     if (m.done()) break;
-    size_t n = m.feed(std::string_view(&c, 1));
-    forwarded.append(&c, n);
-    *used += n;
+    *used += m.feed(std::string_view(&c, 1), forwarded);
   }
+  return forwarded;
+}
+
+std::string feed_whole(MessageStream& m, const std::string& bytes) {
+  std::string forwarded;
+  m.feed(bytes, forwarded);
   return forwarded;
 }
 
@@ -251,6 +255,111 @@ TEST(ReplyReaderBytewise, MultiLineUpstreamReply) {
   EXPECT_EQ(got[0].lines.size(), 2u);
   EXPECT_EQ(got[0].raw(), "550-5.1.1 The email account does not exist.\r\n550 5.1.1 Try again.");
   EXPECT_EQ(got[1].code, 250);
+}
+
+// SMTP smuggling: every bare-CR/LF variant of an end-of-data line, followed by a second
+// transaction. Whatever the client sends, the upstream sees no end of data before the real one.
+const char* const kSmuggledEnds[] = {"\n.\n",   "\n.\r\n", "\r\n.\n", "\r.\r",
+                                     "\r\n.\r", "\r.\r\n", "\n.\r"};
+
+TEST(MessageStream, BareNewlineRejectStopsForwardingAtTheFirstBareByte) {
+  for (const char* end : kSmuggledEnds) {
+    MessageStream m(1 << 20, BareNewline::reject);
+    std::string body = std::string("Subject: x\r\n\r\nhello") + end +
+                       "MAIL FROM:<a@b.example>\r\nRCPT TO:<victim@c.example>\r\nDATA\r\n"
+                       "smuggled\r\n.\r\n";
+    size_t used = 0;
+    std::string fwd = feed_bytewise(m, body, &used);
+    SCOPED_TRACE(::testing::PrintToString(std::string(end)));
+    EXPECT_TRUE(m.bare_newline());
+    EXPECT_TRUE(m.failed());
+    EXPECT_TRUE(m.done());         // the real end is still found, so the session goes on
+    EXPECT_EQ(used, body.size());  // ...and nothing of the message is left as commands
+    EXPECT_EQ(fwd.find("MAIL"), std::string::npos);
+    // What went upstream is a prefix of the message that stops at "hello" and at most one
+    // CRLF after it: nothing from the first bare CR or LF on.
+    EXPECT_EQ(body.compare(0, fwd.size(), fwd), 0);
+    EXPECT_LE(fwd.size(), body.find("hello") + 5 + 2);
+    EXPECT_EQ(fwd.find("\r\n.\r\n"), std::string::npos);
+    MessageStream by_default(1 << 20);  // reject is the default
+    EXPECT_EQ(feed_whole(by_default, body).find("victim"), std::string::npos);
+  }
+}
+
+TEST(MessageStream, BareNewlineNormalizeForwardsOnlyCrlfAndNoEarlyEnd) {
+  for (const char* end : kSmuggledEnds) {
+    SCOPED_TRACE(::testing::PrintToString(std::string(end)));
+    std::string body =
+        std::string("Subject: x\r\n\r\nhello") + end + "MAIL FROM:<a@b.example>\r\n.\r\n";
+    MessageStream m(1 << 20, BareNewline::normalize);
+    size_t used = 0;
+    std::string fwd = feed_bytewise(m, body, &used);
+    EXPECT_TRUE(m.done());
+    EXPECT_FALSE(m.failed());
+    // Every LF is preceded by CR, every CR followed by LF, and the only "CRLF . CRLF" in
+    // what goes upstream is the final one.
+    for (size_t i = 0; i < fwd.size(); ++i) {
+      if (fwd[i] == '\n') {
+        EXPECT_TRUE(i > 0 && fwd[i - 1] == '\r') << i;
+      }
+      if (fwd[i] == '\r') {
+        EXPECT_TRUE(i + 1 < fwd.size() && fwd[i + 1] == '\n') << i;
+      }
+    }
+    EXPECT_EQ(fwd.find("\r\n.\r\n"), fwd.size() - 5) << fwd;
+    EXPECT_NE(fwd.find("MAIL FROM"), std::string::npos);  // kept as message text
+    // Whole and byte by byte agree.
+    MessageStream whole(1 << 20, BareNewline::normalize);
+    EXPECT_EQ(feed_whole(whole, body), fwd);
+  }
+}
+
+TEST(MessageStream, CrlfMessagesPassUnchangedInBothModes) {
+  std::string msg = "Subject: x\r\n\r\n..dot\r\nline\r\n\r\n.\r\n";
+  for (auto mode : {BareNewline::reject, BareNewline::normalize}) {
+    MessageStream m(1 << 20, mode);
+    EXPECT_EQ(feed_whole(m, msg), msg);
+    EXPECT_TRUE(m.done());
+    EXPECT_FALSE(m.failed());
+  }
+}
+
+TEST(CommandLineReader, BareLfIsReported) {
+  CommandLineReader r;
+  r.feed("NOOP\n");
+  EXPECT_TRUE(r.ready());
+  EXPECT_TRUE(r.bare_lf());
+  EXPECT_EQ(r.take(), "NOOP");
+  r.feed("NOOP\r\n");
+  EXPECT_FALSE(r.bare_lf());
+}
+
+TEST(SmtpCommand, ControlCharactersAndParameterGrammar) {
+  EXPECT_TRUE(parse_command_line("XFORWARD IDENT=abc\rdef").control_character);
+  EXPECT_TRUE(parse_command_line("MAIL FROM:<a@b.example> ENVID=x\x1b[31m").control_character);
+  EXPECT_FALSE(parse_command_line("MAIL FROM:<a@b.example>\tSIZE=10").control_character);
+  struct Row {
+    const char* line;
+    bool ok;
+  } rows[] = {
+      {"MAIL FROM:<a@b.example> ENVID=abc+2Bdef", true},
+      {"MAIL FROM:<a@b.example> ENVID=a=b", false},
+      {"MAIL FROM:<a@b.example> ENVID=a+2", false},
+      {"MAIL FROM:<a@b.example> ENVID=a+zz", false},
+      {"MAIL FROM:<a@b.example> RET=HDRS", true},
+      {"MAIL FROM:<a@b.example> RET=ALL", false},
+      {"MAIL FROM:<a@b.example> BODY=8BITMIME SMTPUTF8", true},
+      {"MAIL FROM:<a@b.example> BODY=9BIT", false},
+      {"MAIL FROM:<a@b.example> SIZE=12x", false},
+      {"MAIL FROM:<a@b.example> SMTPUTF8=yes", false},
+      {"RCPT TO:<a@b.example> NOTIFY=SUCCESS,FAILURE", true},
+      {"RCPT TO:<a@b.example> NOTIFY=NEVER", true},
+      {"RCPT TO:<a@b.example> NOTIFY=SUCCESS,", false},
+      {"RCPT TO:<a@b.example> NOTIFY=ALWAYS", false},
+      {"RCPT TO:<a@b.example> ORCPT=rfc822;a@b.example", true},
+      {"RCPT TO:<a@b.example> ORCPT=a@b.example", false},
+  };
+  for (const auto& r : rows) EXPECT_EQ(parse_command_line(r.line).error.empty(), r.ok) << r.line;
 }
 
 }  // namespace
