@@ -1,7 +1,11 @@
-// Mailbox address normalisation (RFC 5321 mailbox, RFC 5890 IDN A-labels via RFC 3492).
+// Mailbox address canonicalisation (RFC 5321/5322 mailbox, UTS #46 + IDNA2008 via libidn2):
+// the address as the MTA will deliver it, in one form.
 #include "core/address.hpp"
 
+#include <idn2.h>
+
 #include <algorithm>
+#include <vector>
 
 namespace bouncegate {
 namespace {
@@ -16,118 +20,89 @@ std::string ascii_lower(std::string_view s) {
   return out;
 }
 
-// Decodes UTF-8; nullopt on malformed sequences.
-std::optional<std::u32string> utf8_decode(std::string_view s) {
-  std::u32string out;
-  for (size_t i = 0; i < s.size();) {
-    unsigned char c = s[i];
-    char32_t cp;
-    int extra;
-    if (c < 0x80) {
-      cp = c;
-      extra = 0;
-    } else if ((c & 0xE0) == 0xC0) {
-      cp = c & 0x1F;
-      extra = 1;
-    } else if ((c & 0xF0) == 0xE0) {
-      cp = c & 0x0F;
-      extra = 2;
-    } else if ((c & 0xF8) == 0xF0) {
-      cp = c & 0x07;
-      extra = 3;
-    } else {
-      return std::nullopt;
-    }
-    if (i + extra >= s.size() && extra > 0) return std::nullopt;
-    for (int k = 1; k <= extra; ++k) {
-      unsigned char cc = s[i + k];
-      if ((cc & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Simple lower-casing for Latin-1 supplement and basic Latin capitals.
-    if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)) cp += 0x20;
-    out.push_back(cp);
-    i += extra + 1;
-  }
-  return out;
-}
-
+// UTS #46 mapping (case folding of every script, width and compatibility forms) and IDNA2008
+// A-labels, by libidn2: the form a resolver looks up, so one mailbox has one key.
 std::optional<std::string> domain_to_ascii(std::string_view domain) {
   bool ascii = std::all_of(domain.begin(), domain.end(),
                            [](char c) { return static_cast<unsigned char>(c) < 0x80; });
   if (ascii) return ascii_lower(domain);
-  std::string out;
-  size_t start = 0;
-  while (start <= domain.size()) {
-    size_t dot = domain.find('.', start);
-    std::string_view label =
-        domain.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    auto cps = utf8_decode(label);
-    if (!cps) return std::nullopt;
-    bool label_ascii = std::all_of(cps->begin(), cps->end(), [](char32_t c) { return c < 0x80; });
-    if (!out.empty() || start > 0) out += '.';
-    if (label_ascii) {
-      out += ascii_lower(label);
-    } else {
-      auto p = punycode_encode(*cps);
-      if (!p) return std::nullopt;
-      out += "xn--" + *p;
+  std::string in(domain);
+  for (int flags : {IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL, IDN2_NFC_INPUT | IDN2_TRANSITIONAL}) {
+    char* out = nullptr;
+    if (idn2_to_ascii_8z(in.c_str(), &out, flags) == IDN2_OK && out) {
+      std::string r = ascii_lower(out);
+      idn2_free(out);
+      return r;
     }
-    if (dot == std::string_view::npos) break;
-    start = dot + 1;
+    idn2_free(out);
   }
+  return std::nullopt;
+}
+
+bool is_special(char c) {  // RFC 5322 3.2.3 specials, and space
+  return std::string_view("()<>[]:;@\\,.\" ").find(c) != std::string_view::npos;
+}
+
+// One character of the address after comments and folding white space are taken out.
+struct Lexeme {
+  char c;
+  bool quoted;  // inside a quoted string (escapes resolved)
+};
+
+// RFC 5322 3.2.2/3.4.1: comments and white space around the parts of an address are not part
+// of the mailbox ("victim(x)@example.net", "victim @example.net" are victim@example.net, as
+// the MTA delivers them). Between two atom characters their meaning is unclear: refused.
+std::optional<std::vector<Lexeme>> lex_address(std::string_view s, std::string* why) {
+  std::vector<Lexeme> out;
+  bool in_quote = false, gap = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_quote) {
+      if (c == '\\' && i + 1 < s.size()) {
+        out.push_back({s[++i], true});
+      } else if (c == '"') {
+        in_quote = false;
+      } else {
+        out.push_back({c, true});
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\t') {
+      gap = true;
+      continue;
+    }
+    if (c == '(') {
+      int depth = 1;
+      while (++i < s.size() && depth > 0) {
+        if (s[i] == '\\')
+          ++i;
+        else if (s[i] == '(')
+          ++depth;
+        else if (s[i] == ')')
+          --depth;
+      }
+      if (depth > 0) return *why = "unterminated comment in address", std::nullopt;
+      --i;
+      gap = true;
+      continue;
+    }
+    if (c == '"') {
+      in_quote = true;
+      if (gap && !out.empty() && !out.back().quoted && !is_special(out.back().c))
+        return *why = "white space or comment inside the local part", std::nullopt;
+      gap = false;
+      continue;
+    }
+    if (gap && !out.empty() && !is_special(c) && !is_special(out.back().c))
+      return *why = "white space or comment inside the address", std::nullopt;
+    gap = false;
+    out.push_back({c, false});
+  }
+  if (in_quote) return *why = "unterminated quoted string in address", std::nullopt;
   return out;
 }
 
 }  // namespace
-
-std::optional<std::string> punycode_encode(const std::u32string& input) {
-  constexpr uint32_t base = 36, tmin = 1, tmax = 26, skew = 38, damp = 700;
-  auto adapt = [&](uint32_t delta, uint32_t numpoints, bool first) {
-    delta = first ? delta / damp : delta / 2;
-    delta += delta / numpoints;
-    uint32_t k = 0;
-    while (delta > ((base - tmin) * tmax) / 2) {
-      delta /= base - tmin;
-      k += base;
-    }
-    return k + (base - tmin + 1) * delta / (delta + skew);
-  };
-  auto digit = [](uint32_t d) { return static_cast<char>(d < 26 ? 'a' + d : '0' + d - 26); };
-  std::string out;
-  for (char32_t c : input)
-    if (c < 0x80) out += static_cast<char>(c);
-  uint32_t b = static_cast<uint32_t>(out.size()), h = b;
-  if (b > 0) out += '-';
-  uint32_t n = 128, delta = 0, bias = 72;
-  while (h < input.size()) {
-    uint32_t m = UINT32_MAX;
-    for (char32_t c : input)
-      if (c >= n && c < m) m = c;
-    if ((m - n) > (UINT32_MAX - delta) / (h + 1)) return std::nullopt;
-    delta += (m - n) * (h + 1);
-    n = m;
-    for (char32_t c : input) {
-      if (c < n && ++delta == 0) return std::nullopt;
-      if (c == n) {
-        uint32_t q = delta;
-        for (uint32_t k = base;; k += base) {
-          uint32_t t = k <= bias ? tmin : (k >= bias + tmax ? tmax : k - bias);
-          if (q < t) break;
-          out += digit(t + (q - t) % (base - t));
-          q = (q - t) / (base - t);
-        }
-        out += digit(q);
-        bias = adapt(delta, h + 1, h == b);
-        delta = 0;
-        ++h;
-      }
-    }
-    ++delta;
-    ++n;
-  }
-  return out;
-}
 
 std::string domain_of(std::string_view address) {
   size_t at = address.rfind('@');
@@ -136,8 +111,10 @@ std::string domain_of(std::string_view address) {
 }
 
 std::optional<NormalizedAddress> normalize_address(std::string_view raw, std::string* why) {
+  std::string ignored;
+  if (!why) why = &ignored;
   auto fail = [&](const char* w) -> std::optional<NormalizedAddress> {
-    if (why) *why = w;
+    *why = w;
     return std::nullopt;
   };
   std::string_view s = raw;
@@ -153,50 +130,58 @@ std::optional<NormalizedAddress> normalize_address(std::string_view raw, std::st
     s.remove_prefix(colon + 1);
   }
   if (s.empty()) return fail("empty address");
-  if (s.size() > 254) return fail("address longer than 254 octets");
+  if (s.size() > 512) return fail("address longer than 254 octets");
   for (char c : s) {
     unsigned char u = c;
     if (u < 0x20 || u == 0x7f) return fail("control character in address");
   }
-  size_t at = s.rfind('@');
-  if (at == std::string_view::npos || at == 0) return fail("address has no local part or no '@'");
-  if (at + 1 >= s.size()) return fail("address has no domain");
-  std::string_view local = s.substr(0, at);
-  std::string_view domain = s.substr(at + 1);
+  auto lex = lex_address(s, why);
+  if (!lex) return std::nullopt;
+  size_t at = std::string::npos;
+  for (size_t i = 0; i < lex->size(); ++i)
+    if ((*lex)[i].c == '@' && !(*lex)[i].quoted) at = i;
+  if (at == std::string::npos || at == 0) return fail("address has no local part or no '@'");
+  std::string local, domain;
+  bool needs_quotes = false;
+  for (size_t i = 0; i < at; ++i) {
+    const Lexeme& l = (*lex)[i];
+    if (!l.quoted && l.c != '.' && is_special(l.c)) return fail("invalid character in local part");
+    // A quoted local part that needs no quoting is the same mailbox as the unquoted form.
+    if (l.quoted && l.c != '.' && is_special(l.c)) needs_quotes = true;
+    if (l.quoted && (l.c == '"' || l.c == '\\')) needs_quotes = true;
+    local += lower(l.c);
+  }
+  if (local.empty()) return fail("address has no local part or no '@'");
+  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string::npos)
+    needs_quotes = needs_quotes || std::any_of(lex->begin(), lex->begin() + static_cast<long>(at),
+                                               [](const Lexeme& l) { return l.quoted; });
+  for (size_t i = at + 1; i < lex->size(); ++i) {
+    if ((*lex)[i].quoted) return fail("quoted string in domain");
+    domain += (*lex)[i].c;
+  }
+  if (domain.empty()) return fail("address has no domain");
   if (domain.front() == '[') {
     if (domain.back() != ']') return fail("malformed address literal");
   } else {
+    // RFC 1034 3.1: "example.net." is the same, absolute, name; the MTA delivers it there.
+    if (domain.size() > 1 && domain.back() == '.') domain.pop_back();
     for (char c : domain)
-      if (c == ' ' || c == '@' || c == ',' || c == '<' || c == '>' || c == '"')
-        return fail("invalid character in domain");
-    if (domain.front() == '.' || domain.back() == '.' ||
-        domain.find("..") != std::string_view::npos)
+      if (c != '.' && c != '-' && is_special(c)) return fail("invalid character in domain");
+    if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string::npos)
       return fail("empty domain label");
   }
-  bool quoted = local.size() >= 2 && local.front() == '"' && local.back() == '"';
-  if (!quoted)
-    for (char c : local)
-      if (c == ' ' || c == '<' || c == '>' || c == '"' || c == ',' || c == '(' || c == ')')
-        return fail("invalid character in local part");
-  std::string local_norm;
-  if (quoted) {
-    // A quoted local part that needs no quoting is the same mailbox as the unquoted form.
-    std::string inner;
-    bool needs = false;
-    for (size_t i = 1; i + 1 < local.size(); ++i) {
-      char c = local[i];
-      if (c == '\\' && i + 2 < local.size()) c = local[++i];
-      if (c == ' ' || c == '"' || c == '\\' || c == '@' || c == ',' || c == '<' || c == '>' ||
-          c == '(' || c == ')' || c == ':' || c == ';' || c == '[' || c == ']')
-        needs = true;
-      inner += lower(c);
+  std::string local_norm = local;
+  if (needs_quotes) {
+    local_norm = "\"";
+    for (char c : local) {
+      if (c == '"' || c == '\\') local_norm += '\\';
+      local_norm += c;
     }
-    local_norm = needs ? "\"" + inner + "\"" : inner;
-  } else {
-    local_norm = ascii_lower(local);
+    local_norm += '"';
   }
-  auto dom = domain_to_ascii(domain);
-  if (!dom) return fail("domain is not valid UTF-8");
+  auto dom = domain.front() == '[' ? std::optional<std::string>(ascii_lower(domain))
+                                   : domain_to_ascii(domain);
+  if (!dom) return fail("domain is not a valid internationalised domain name");
   NormalizedAddress out;
   out.local = local_norm;
   out.domain = *dom;

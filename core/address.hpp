@@ -1,5 +1,5 @@
-// Mailbox address normalisation: the one form used as a store key and in logs.
-// Lower-cases, strips angle brackets and source routes, converts IDN domains to A-labels.
+// Mailbox address canonicalisation: the one form used as a store key and in logs, the way the
+// MTA will deliver the address (comments, white space, quoting, trailing dot, IDN mapping).
 #pragma once
 
 #include <optional>
@@ -14,15 +14,13 @@ struct NormalizedAddress {
   std::string domain;
 };
 
-// nullopt with `why` set when the input is not a usable mailbox (empty, no domain,
-// control characters, over 254 octets, "<>" null sender).
+// nullopt with `why` set when the input is not a usable mailbox (empty, no domain, control
+// characters, over 254 octets, "<>" null sender, white space or a comment between two atoms).
+// Callers never pass such an address silently: see bad_address_reply() in replies.hpp.
 std::optional<NormalizedAddress> normalize_address(std::string_view raw,
                                                    std::string* why = nullptr);
 
 // The domain part after the last '@', lower-cased ("" if none).
 std::string domain_of(std::string_view address);
-
-// RFC 3492 punycode for one label of Unicode code points; nullopt on overflow.
-std::optional<std::string> punycode_encode(const std::u32string& label);
 
 }  // namespace bouncegate

@@ -361,6 +361,10 @@ void load_suppression(Section s, SuppressionConfig& c) {
   s.str("defer_reply", c.defer_reply);
   s.str("complaint_reply", c.complaint_reply);
   s.str("unsubscribed_reply", c.unsubscribed_reply);
+  s.choice<BadAddressMode>("on_bad_address", c.on_bad_address,
+                           {{"tempfail", BadAddressMode::tempfail},
+                            {"reject", BadAddressMode::reject},
+                            {"accept", BadAddressMode::accept}});
   s.count("events_maxlen", c.events_maxlen, 1000, 100'000'000);
   s.duration("stats_ttl", c.stats_ttl, Millis(3'600'000), Millis(86'400'000ll * 3650));
   s.duration("message_id_ttl", c.message_id_ttl, Millis(60'000), Millis(86'400'000ll * 365));

@@ -50,6 +50,11 @@ struct RedisConfig {
   std::string address_text() const;
 };
 
+// suppression.on_bad_address: a recipient address that cannot be canonicalised (so cannot be
+// looked up) is never passed silently. tempfail: 451 4.1.3, the sender retries and the
+// operator sees a warning; reject: 553 5.1.3; accept: passed ungated, with a warning.
+enum class BadAddressMode { tempfail, reject, accept };
+
 struct SuppressionConfig {
   std::vector<Millis> lease_ladder{std::chrono::hours(24), std::chrono::hours(48),
                                    std::chrono::hours(96), std::chrono::hours(24 * 7),
@@ -67,6 +72,7 @@ struct SuppressionConfig {
   Millis stats_ttl{std::chrono::hours(24 * 35)};
   Millis message_id_ttl{std::chrono::hours(24 * 7)};
   std::string journal_path = "/var/lib/bouncegate/journal";
+  BadAddressMode on_bad_address = BadAddressMode::tempfail;
   Action action_for(OutcomeClass c) const;
 };
 

@@ -94,6 +94,20 @@ SmtpReplyText upstream_failure_reply(UpstreamFault f, const std::string& detail)
   return {"451", "4.3.0", "temporary failure"};
 }
 
+std::optional<SmtpReplyText> bad_address_reply(const SuppressionConfig& cfg,
+                                               const std::string& why) {
+  switch (cfg.on_bad_address) {
+    case BadAddressMode::tempfail:
+      return SmtpReplyText{"451", "4.1.3",
+                           "recipient address not understood (" + why + "), try again later"};
+    case BadAddressMode::reject:
+      return SmtpReplyText{"553", "5.1.3", "recipient address not understood (" + why + ")"};
+    case BadAddressMode::accept:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 SmtpReplyText relay_refusal_reply(RelayRefusal r) {
   switch (r) {
     case RelayRefusal::client_not_allowed:

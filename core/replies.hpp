@@ -2,6 +2,7 @@
 // upstream turns into on the SMTP wire. Milter and relay both ask here.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "core/config.hpp"
@@ -24,6 +25,11 @@ SmtpReplyText split_reply_line(const std::string& line);
 // configured templates: {rcpt} {code} {until} {class} {level} {lease} {list}.
 SmtpReplyText gate_reply(const SuppressionConfig& cfg, const GateDecision& d,
                          const std::string& rcpt);
+
+// A recipient whose address cannot be canonicalised (suppression.on_bad_address): the reply,
+// or nullopt for accept. `why` comes from normalize_address; the raw address is not echoed.
+std::optional<SmtpReplyText> bad_address_reply(const SuppressionConfig& cfg,
+                                               const std::string& why);
 
 // What the milter answers when the store cannot be asked (on_store_error: tempfail).
 SmtpReplyText store_failure_reply(const MilterConfig& cfg);

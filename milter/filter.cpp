@@ -165,13 +165,15 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   if (!argv || !argv[0]) return SMFIS_CONTINUE;
   std::string why;
   auto a = normalize_address(argv[0], &why);
-  if (!a) {
-    // Not a mailbox bouncegate can key on; the MTA judges its syntax.
-    log_event(LogLevel::debug, log_id(m), "rcpt=" + log_quote(argv[0]),
-              {{"decision", "pass"}, {"reason", why}});
-    return SMFIS_CONTINUE;
-  }
   const Config& cfg = *c->rt->config;
+  if (!a) {
+    // Not a mailbox bouncegate can key on: never a silent pass (suppression.on_bad_address).
+    auto r = cfg.milter.gate && !cfg.milter.shadow ? bad_address_reply(cfg.suppression, why)
+                                                   : std::nullopt;
+    log_event(LogLevel::warning, log_id(m), "rcpt=" + log_quote(argv[0]) + " not understood",
+              {{"decision", r ? r->code : std::string("accept")}, {"reason", why}});
+    return r ? answer(ctx, *r) : SMFIS_CONTINUE;
+  }
   if (!cfg.milter.gate) {
     m.recipients.push_back({argv[0], a->address});
     return SMFIS_CONTINUE;

@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/replies.hpp"
+#include "core/unsubscribe.hpp"
 #include "relay/deadline.hpp"
 #include "relay/message_stream.hpp"
 #include "relay/server.hpp"
@@ -118,6 +119,7 @@ class ClientSession {
   std::shared_ptr<ClientIo> io_;
   SessionState state_;
   std::string id_, queue_id_, message_id_;
+  std::string sender_list_;  // unsubscribe list of this transaction's sender ("" for none)
   std::string in_, out_;
   std::unique_ptr<UpstreamConnection> up_;
   // The upstream cannot take this transaction: every further RCPT gets this answer.
@@ -341,6 +343,10 @@ awaitable<void> ClientSession::on_mail(const CommandLine& c) {
     }
   }
   state_.mail_started(c);
+  // The sender's unsubscribe list, as the milter finds it (canonical sender, same globs).
+  sender_list_.clear();
+  if (auto from = normalize_address(c.path))
+    if (const auto* l = list_for_sender(cfg_->unsubscribe, from->address)) sender_list_ = l->id;
   reply(SmtpReplyText{"250", "2.1.0", "Ok"});
 }
 
@@ -403,14 +409,25 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
   std::string why;
   auto addr = normalize_address(c.path, &why);
   if (!addr) {
-    reply(SmtpReplyText{"501", "5.1.3", "bad recipient address syntax: " + why});
-    co_return;
+    // Never forwarded ungated on a guess (suppression.on_bad_address); accept forwards it as
+    // sent and lets the upstream judge its syntax.
+    auto r = cfg_->relay.gate ? bad_address_reply(cfg_->suppression, why) : std::nullopt;
+    log_event(LogLevel::warning, log_id(), "rcpt=" + log_quote(c.path) + " not understood",
+              {{"decision", r ? r->code : std::string("accept")}, {"reason", why}});
+    if (r) {
+      reply(*r);
+      co_return;
+    }
   }
-  if (cfg_->relay.gate) {
+  const std::string rcpt = addr ? addr->address : c.path;
+  if (cfg_->relay.gate && addr) {
     GateDecision d;
     try {
       auto store = store_;
-      auto ask = [store, a = addr->address, ctx = context()] { return store->gate(a, "", ctx); };
+      // The same decision as the milter's, unsubscribes included: one gate script decides.
+      auto ask = [store, a = rcpt, list = sender_list_, ctx = context()] {
+        return store->gate(a, list, ctx);
+      };
       d = co_await rt_.offload(ask);
     } catch (const std::exception& e) {
       bool accept = cfg_->relay.on_store_error == StoreErrorMode::accept;
@@ -423,10 +440,10 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
       d = GateDecision{};  // forwarded ungated
     }
     if (d.result != GateResult::pass) {
-      SmtpReplyText r = gate_reply(store_->config(), d, addr->address);
+      SmtpReplyText r = gate_reply(store_->config(), d, rcpt);
       int64_t ttl = d.entry ? d.entry->ttl_ms : -1;
       log_event(LogLevel::info, log_id(),
-                "to=<" + addr->address + ">, gate=" + std::string(to_string(d.result)) +
+                "to=<" + rcpt + ">, gate=" + std::string(to_string(d.result)) +
                     ", reply=" + log_quote(r.line()) + ", class=" + (d.entry ? d.entry->cls : "") +
                     ", lease=" + (ttl >= 0 ? format_duration(Millis(ttl)) : "permanent"));
       reply(r);
@@ -438,11 +455,11 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
     co_return;
   }
   if (!up_ && !up_mail_refused_) {
-    if (!co_await open_upstream_transaction(addr->address) && !up_mail_refused_) co_return;
+    if (!co_await open_upstream_transaction(rcpt) && !up_mail_refused_) co_return;
   }
   if (up_mail_refused_) {
     // The upstream refused the sender: each recipient hears why, and it is learned as MAIL's.
-    co_await learn(addr->address, SmtpCommand::mail, *up_mail_refused_, ReplyConcerns::recipient);
+    co_await learn(rcpt, SmtpCommand::mail, *up_mail_refused_, ReplyConcerns::recipient);
     reply(*up_mail_refused_);
     if (up_mail_refused_->code == 421) upstream_closed_channel();
     co_return;
@@ -456,13 +473,13 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
     failure = e;
   }
   if (failure) {
-    co_await upstream_failed(*failure, addr->address);
+    co_await upstream_failed(*failure, rcpt);
     co_return;
   }
   if (r.positive()) {
-    state_.rcpt_accepted(addr->address);
+    state_.rcpt_accepted(rcpt);
   } else {
-    co_await learn(addr->address, SmtpCommand::rcpt, r, ReplyConcerns::recipient);
+    co_await learn(rcpt, SmtpCommand::rcpt, r, ReplyConcerns::recipient);
   }
   reply(r);
   if (r.code == 421) upstream_closed_channel();

@@ -10,9 +10,12 @@
 #include <sstream>
 #include <thread>
 
+#include "core/config.hpp"
+#include "core/store.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/postfix.hpp"
+#include "tests/support/smtp_client.hpp"
 
 namespace bouncegate::test {
 namespace {
@@ -135,6 +138,44 @@ TEST_F(MilterBehindPostfix, SuppressedRecipientRefusedOtherCopyArrivesWithUnsubs
   RunResult show =
       run({bin("bouncegate"), "--config", config, "show", "--json", "dead@example.org"});
   EXPECT_NE(show.out.find("\"level\":1"), std::string::npos) << show.out;
+}
+
+// Gate bypass: spellings of a suppressed address that Postfix delivers to the same mailbox
+// (trailing dot, comments, white space, quotes) are refused like the plain form; one whose
+// mailbox is unclear is deferred (suppression.on_bad_address: tempfail), never passed; and a
+// sender written with a trailing dot is still on its unsubscribe list.
+TEST_F(MilterBehindPostfix, NonCanonicalRecipientsAreGatedNotPassed) {
+  auto cfg = load_config_text(read_file(config), config);
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  store.unsubscribe("left@example.org", "news", EventContext{"", "", Source::cli});
+  SmtpClient c(postfix->smtpd_port());
+  ASSERT_EQ(c.reply().substr(0, 3), "220");
+  c.send("EHLO client.example\r\n");
+  ASSERT_EQ(c.reply().substr(0, 3), "250");
+  c.send("MAIL FROM:<letters@news.example.com.>\r\n");
+  ASSERT_EQ(c.reply().substr(0, 3), "250");
+  for (std::string rcpt :
+       {"<dead@example.org.>", "<dead(comment)@example.org>", "<dead @example.org>",
+        "<\"dead\"@example.org>", "<DEAD@Example.ORG.>"}) {
+    c.send("RCPT TO:" + rcpt + "\r\n");
+    std::string r = c.reply();
+    EXPECT_EQ(r.substr(0, 9), "550 5.1.1") << rcpt << ": " << r;
+  }
+  c.send("RCPT TO:<left@example.org>\r\n");
+  std::string r = c.reply();
+  EXPECT_EQ(r.substr(0, 9), "550 5.7.1") << r;
+  EXPECT_NE(r.find("unsubscribed from list news"), std::string::npos) << r;
+  c.send("RCPT TO:<de(x)ad@example.org>\r\n");
+  r = c.reply();
+  EXPECT_NE(r[0], '2') << r;  // Postfix's own syntax check or the milter's 451 4.1.3
+  c.send("RCPT TO:<live@example.org>\r\n");
+  EXPECT_EQ(c.reply().substr(0, 3), "250");
+  c.send("QUIT\r\n");
+  c.reply();
+  std::string log = milter->log();
+  if (r.substr(0, 9) == "451 4.1.3") {
+    EXPECT_NE(log.find("not understood"), std::string::npos) << log;
+  }
 }
 
 }  // namespace

@@ -6,8 +6,11 @@
 //                             tls=none|implicit, cert=wronghost (not for "localhost"),
 //                             auth="LOGIN" (mechanisms offered), ehlo="SIZE 1000,DSN" (the
 //                             EHLO keywords), port=blackhole (connect never completes),
-//                             connect_timeout=1s (set before the first C:/S: line)
+//                             connect_timeout=1s (set before the first C:/S: line),
+//                             idle_close=300ms (an idle connection gets 421, then EOF)
 //   RELAY: yaml               a line under relay: (e.g. "max_recipients: 3")
+//   CONFIG: yaml              a top-level line; {unsub_key} is a key file made for the test
+//   UNSUBSCRIBE: addr list    records an unsubscribe of addr from list (before what follows)
 //   C: line                   client line; consecutive C: lines go out in one write
 //   C-REPEAT: N line          N client lines, {i} replaced by 1..N
 //   C-BODY: N                 N bytes of message text in 78-octet lines
@@ -184,11 +187,12 @@ TEST_P(SessionTest, Replays) {
   auto lines = read_transcript(source_path("tests/smtp_sessions/" + GetParam() + ".session"));
   ASSERT_FALSE(lines.empty());
   std::map<std::string, std::string> up_opts;
-  std::string relay_extra;
+  std::string relay_extra, top_extra;
   for (const auto& l : lines) {
     if (l.kind == "UPSTREAM")
       for (const auto& [k, v] : pairs(l.text)) up_opts[k] = v;
     if (l.kind == "RELAY") relay_extra += "  " + l.text + "\n";
+    if (l.kind == "CONFIG") top_extra += l.text + "\n";
   }
   TempDir dir;
   RedisServer redis;
@@ -198,6 +202,8 @@ TEST_P(SessionTest, Replays) {
   UpstreamScript script;
   if (up_opts.count("greeting")) script.greeting = up_opts["greeting"];
   if (up_opts.count("auth")) script.auth_mechanisms = up_opts["auth"];
+  if (up_opts.count("idle_close"))
+    script.idle_close_ms = static_cast<int>(parse_duration(up_opts["idle_close"])->count());
   if (up_opts.count("ehlo")) script.ehlo_keywords = split_commas(up_opts["ehlo"]);
   std::string tls = up_opts.count("tls") ? up_opts["tls"] : "starttls";
   if (tls != "none") {
@@ -226,7 +232,9 @@ TEST_P(SessionTest, Replays) {
                       "\n    username: app.tenant.test\n    password_file: " + pw +
                       "\n    helo: relay.test\n    connect_timeout: " + connect_timeout +
                       "\n    command_timeout: 10s\n    data_timeout: 10s\n" + relay_extra +
-                      "logging: {level: debug}\n");
+                      "logging: {level: debug}\n" + top_extra);
+  std::string key = dir.file("unsub.key", std::string(64, 'a') + "\n");
+  for (size_t p; (p = yaml.find("{unsub_key}")) != std::string::npos;) yaml.replace(p, 11, key);
   std::string cfg_path = dir.file("bouncegate.yaml", yaml);
   auto cfg = load_config_text(yaml, cfg_path);
   SuppressionStore store(cfg->redis, cfg->suppression);
@@ -292,6 +300,11 @@ TEST_P(SessionTest, Replays) {
       }
     } else if (l.kind == "CLOSED") {
       EXPECT_TRUE(client->closed()) << where(l);
+    } else if (l.kind == "UNSUBSCRIBE") {
+      std::istringstream is(l.text);
+      std::string addr, list;
+      is >> addr >> list;
+      store.unsubscribe(addr, list, EventContext{"", "", Source::cli});
     } else if (l.kind == "RECONNECT") {
       client = std::make_unique<Client>(relay_port);
     } else if (l.kind == "SLEEP") {
@@ -364,7 +377,7 @@ TEST_P(SessionTest, Replays) {
         if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       EXPECT_TRUE(seen) << where(l) << "\nrelay log:\n" << relay.log();
-    } else if (l.kind != "UPSTREAM" && l.kind != "RELAY") {
+    } else if (l.kind != "UPSTREAM" && l.kind != "RELAY" && l.kind != "CONFIG") {
       FAIL() << where(l) << ": unknown directive";
     }
   }

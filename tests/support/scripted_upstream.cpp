@@ -31,7 +31,15 @@ struct Conn {
       SSL_free(ssl);
     }
   }
+  int idle_close_ms = 0;  // > 0: after this long without a command, 421 and hang up
   bool read_more() {
+    if (idle_close_ms > 0 && !(ssl && SSL_pending(ssl) > 0)) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, idle_close_ms) == 0) {
+        send("421 4.4.2 upstream.test Error: timeout exceeded");
+        return false;
+      }
+    }
     char tmp[8192];
     int n = ssl ? SSL_read(ssl, tmp, sizeof tmp) : static_cast<int>(::read(fd, tmp, sizeof tmp));
     if (n <= 0) return false;
@@ -228,6 +236,7 @@ void ScriptedUpstream::serve(int fd) {
   if (script_.implicit_tls && (!tls_ctx_ || !tls_on())) return;
   if (!c.send(script_.greeting) || script_.greeting[0] != '2') return;
   bool authed = script_.password.empty();
+  c.idle_close_ms = script_.idle_close_ms;
   std::vector<std::string> rcpts;
   std::string sender;
   bool drop = false, blocked = false, shut_data = false, shut_end = false;
