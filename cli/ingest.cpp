@@ -8,9 +8,11 @@
 #include "cli/cli.hpp"
 #include "core/address.hpp"
 #include "core/dsn.hpp"
+#include "core/feedback_match.hpp"
 #include "core/json.hpp"
 #include "core/learn.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/reply.hpp"
 
 namespace bouncegate::cli {
@@ -110,14 +112,19 @@ int cmd_ingest(Context& ctx) {
   EventContext ec;
   ec.source = fb.kind == FeedbackKind::arf ? Source::arf : Source::dsn;
   ec.message_id = fb.original_message_id;
+  std::map<std::string, std::string> relayed;  // bg:mid: record of the original message
   try {
     if (!dry_run) {
       // Fail before the first write when the store is down: Postfix retries the whole message.
       ctx.store().ping();
-      if (!ec.message_id.empty()) {
-        auto m = ctx.store().lookup_message(ec.message_id);
-        if (auto it = m.find("queue_id"); it != m.end()) ec.queue_id = it->second;
+    }
+    if (!ec.message_id.empty()) {
+      try {
+        relayed = ctx.store().lookup_message(ec.message_id);
+      } catch (const StoreError&) {
+        if (!dry_run) throw;  // a dry run without a store judges every report unmatched
       }
+      if (auto it = relayed.find("queue_id"); it != relayed.end()) ec.queue_id = it->second;
     }
     if (fb.recipients.empty() && !verp.empty()) {
       FailedRecipient only;
@@ -143,6 +150,23 @@ int cmd_ingest(Context& ctx) {
                   {{"rcpt", addr->address}, {"action", r.action}, {"reason", why}});
         continue;
       }
+      // Forged feedback never suppresses: only a report tied to mail relayed here may act.
+      FeedbackMatch match = match_feedback(relayed, o->address);
+      o->verified = match.verified ? "yes" : "no";
+      if (!match.verified) {
+        Metrics::instance().inc("bouncegate_feedback_unverified_total",
+                                {{"kind", std::string(to_string(fb.kind))}});
+        if (cfg.feedback.require_match && o->action != Action::record &&
+            o->action != Action::ignore) {
+          log_event(LogLevel::warning, ec.queue_id,
+                    "report not tied to relayed mail: recorded only",
+                    {{"rcpt", o->address},
+                     {"class", std::string(to_string(o->cls))},
+                     {"message_id", ec.message_id},
+                     {"evidence", match.evidence}});
+          o->action = Action::record;
+        }
+      }
       if (dry_run) {
         std::cout << JsonObject()
                          .add("address", o->address)
@@ -153,6 +177,8 @@ int cmd_ingest(Context& ctx) {
                          .add("rule", o->rule)
                          .add("source", to_string(o->ctx.source))
                          .add("message_id", o->ctx.message_id)
+                         .add("verified", o->verified)
+                         .add("evidence", match.evidence)
                          .str()
                   << "\n";
       } else {
@@ -175,7 +201,8 @@ int cmd_ingest(Context& ctx) {
                  {"code", o->code},
                  {"source", std::string(to_string(o->ctx.source))},
                  {"rule", o->rule},
-                 {"message_id", o->ctx.message_id}});
+                 {"message_id", o->ctx.message_id},
+                 {"verified", o->verified}});
     }
   } catch (const StoreError& e) {
     // Not journaled: Postfix keeps the bounce in its queue and runs us again later.

@@ -512,7 +512,7 @@ int cmd_report(Context& ctx) {
   auto events = ctx.store().events_since(since_ms_from(ctx.args, "7d"));
   if (format == "csv")
     std::cout << "timestamp_utc,recipient,domain,class,action,reply,source,queue_id,message_id,"
-                 "rule,kind\n";
+                 "rule,kind,verified\n";
   size_t n = 0;
   for (const auto& ev : events) {
     std::string addr = ev.get("addr");
@@ -531,7 +531,7 @@ int cmd_report(Context& ctx) {
                 << ev.get("class") << "," << ev.get("action") << "," << csv_field(reply) << ","
                 << ev.get("source") << "," << csv_field(ev.get("queue_id")) << ","
                 << csv_field(ev.get("message_id")) << "," << ev.get("rule") << "," << ev.get("kind")
-                << "\n";
+                << "," << ev.get("verified") << "\n";
     } else if (format == "json") {
       JsonObject o;
       o.add("timestamp", utc_iso(ev.ts_ms)).add("recipient", addr).add("domain", domain_of(addr));
@@ -543,7 +543,8 @@ int cmd_report(Context& ctx) {
                 << " class=" << ev.get("class") << " action=" << ev.get("action")
                 << " source=" << ev.get("source")
                 << (ev.get("queue_id").empty() ? "" : " queue_id=" + ev.get("queue_id"))
-                << (ev.get("kind") == "gate" ? " result=" + ev.get("result") : "") << "\n    "
+                << (ev.get("kind") == "gate" ? " result=" + ev.get("result") : "")
+                << (ev.get("verified").empty() ? "" : " verified=" + ev.get("verified")) << "\n    "
                 << reply << "\n";
     }
   }

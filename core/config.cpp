@@ -615,6 +615,9 @@ std::shared_ptr<const Config> load_config_text(const std::string& yaml, const st
     load_relay(top.sub("relay"), cfg->relay);
     load_web(top.sub("web"), cfg->web);
     load_unsubscribe(top.sub("unsubscribe"), cfg->unsubscribe);
+    auto fb = top.sub("feedback");
+    fb.boolean("require_match", cfg->feedback.require_match);
+    fb.finish();
     load_logging(top.sub("logging"), cfg->logging);
     load_metrics(top.sub("metrics"), cfg->metrics);
     top.finish();

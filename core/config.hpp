@@ -176,6 +176,14 @@ struct MetricsConfig {
   std::vector<std::string> top_domains;
 };
 
+// Feedback that arrives by mail (DSN bounces, ARF and other complaints).
+struct FeedbackConfig {
+  // Anyone can mail the bounce address: only a report tied to mail this site relayed (the
+  // bg:mid: record of its original Message-ID, naming the reported recipient) may suppress.
+  // Others are recorded with verified=no and counted, never acted on.
+  bool require_match = true;
+};
+
 struct Config {
   std::string source_file;
   RedisConfig redis;
@@ -185,6 +193,7 @@ struct Config {
   RelayConfig relay;
   WebConfig web;
   UnsubscribeConfig unsubscribe;
+  FeedbackConfig feedback;
   LoggingConfig logging;
   MetricsConfig metrics;
   std::shared_ptr<const Classifier> classifier;  // compiled from classification.rules

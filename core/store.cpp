@@ -71,13 +71,14 @@ return {result, h[1], level, pttl, h[3] or '', h[4] or '', hits, action, '', ton
 
 // KEYS: s:{addr}, events, stat:{domain}:{hour}, u:{addr}, seen:{id} (dedupe mark).
 // ARGV: now, class, action, code, text, source, queue_id, message_id, rule, addr, maxlen,
-// stats_ttl_s, ttl_override_ms ('' none), reason, dedupe_ttl_ms ('' none), ladder(ms)...
+// stats_ttl_s, ttl_override_ms ('' none), reason, dedupe_ttl_ms ('' none), verified ('', yes,
+// no: counted as "unverified"), ladder(ms)...
 // Returns {changed, class, level, pttl, code, text, hits, action, '', first_ms, last_ms, source}:
 // the gate script's layout, so one parser reads both; {-1} when the dedupe mark existed.
 constexpr const char* kRecordLua = R"LUA(
 local now = ARGV[1]
 local class, action = ARGV[2], ARGV[3]
-local nfixed = 15
+local nfixed = 16
 -- The dedupe mark and the record are one atomic step: an event is never marked without being
 -- recorded, nor recorded twice.
 if ARGV[15] ~= '' and not redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[15]) then
@@ -86,8 +87,9 @@ end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], '*', 'kind', 'outcome', 'ts', now,
   'addr', ARGV[10], 'class', class, 'action', action, 'code', ARGV[4], 'text', ARGV[5],
   'source', ARGV[6], 'queue_id', ARGV[7], 'message_id', ARGV[8], 'rule', ARGV[9],
-  'reason', ARGV[14])
-redis.call('HINCRBY', KEYS[3], class, 1)
+  'reason', ARGV[14], 'verified', ARGV[16])
+-- An unverified report is evidence of nothing about the domain's deliveries.
+redis.call('HINCRBY', KEYS[3], ARGV[16] == 'no' and 'unverified' or class, 1)
 redis.call('EXPIRE', KEYS[3], ARGV[12])
 if action == 'reject' then
   redis.call('HSETNX', KEYS[4], '*', now)
@@ -416,7 +418,8 @@ std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o, bool* dupl
       std::to_string(sup_.stats_ttl.count() / 1000),
       o.ttl ? std::to_string(o.ttl->count()) : std::string(),
       o.reason,
-      o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count())};
+      o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count()),
+      o.verified};
   const auto& ladder = ladder_args();
   args.insert(args.end(), ladder.begin(), ladder.end());
   RedisValue v =

@@ -64,6 +64,9 @@ struct OutcomeRecord {
   // Event de-duplication in the same atomic step (e.g. "acs:EVENT-ID"); empty: none.
   std::string dedupe_id;
   Millis dedupe_ttl{0};
+  // Mailed feedback only: "yes" when tied to relayed mail, "no" when not (then never acted on,
+  // counted under "unverified"); "" for every other outcome.
+  std::string verified;
 };
 
 struct Event {

@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "core/address.hpp"
+#include "core/feedback_match.hpp"
 #include "core/learn.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -589,7 +590,10 @@ awaitable<void> ClientSession::on_data() {
     try {
       auto store = store_;
       std::map<std::string, std::string> fields = {
-          {"queue_id", queue_id_.empty() ? id_ : queue_id_}, {"sender", state_.txn().mail.path}};
+          {"queue_id", queue_id_.empty() ? id_ : queue_id_},
+          {"sender", state_.txn().mail.path},
+          // Later feedback about this message is trusted only for these recipients.
+          {"rcpts", recipients_field(recipients)}};
       auto remember = [store, mid = message_id_, fields] {
         store->remember_message(mid, fields);
         return true;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/dsn.hpp"
 #include "core/store.hpp"
 #include "tests/support/dsn_samples.hpp"
 #include "tests/support/harness.hpp"
@@ -51,6 +52,15 @@ class IngestTest : public ::testing::Test {
   RunResult show(const std::string& addr) {
     return run({bin("bouncegate"), "--config", config_, "--json", "show", addr});
   }
+  // Records the report's original message as relayed here (what the relay writes to bg:mid:),
+  // so that the report is tied to mail this site sent (feedback.require_match).
+  void relayed(const std::string& report, const std::string& rcpts = "") {
+    std::string mid = parse_feedback(report).original_message_id;
+    ASSERT_FALSE(mid.empty()) << "the report names no original Message-ID";
+    std::map<std::string, std::string> f = {{"queue_id", "4Qrelayed"}};
+    if (!rcpts.empty()) f["rcpts"] = rcpts;
+    store_->remember_message(mid, f);
+  }
   size_t outcome_events() {
     size_t n = 0;
     for (const auto& e : store_->events_since(0))
@@ -89,14 +99,17 @@ TEST_F(IngestTest, HardBounceSuppressesAndDelayedDoesNot) {
 }
 
 TEST_F(IngestTest, DeliveredRecipientIsNotSuppressed) {
-  auto r = ingest(
-      crafted_dsn("gone@dest.example", "fine@dest.example", "delivered", "2.0.0", "250 2.0.0 ok"));
+  std::string dsn =
+      crafted_dsn("gone@dest.example", "fine@dest.example", "delivered", "2.0.0", "250 2.0.0 ok");
+  relayed(dsn);
+  auto r = ingest(dsn);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(show("fine@dest.example").exit_code, 1);
   EXPECT_EQ(show("gone@dest.example").exit_code, 0);
 }
 
 TEST_F(IngestTest, CorpusDsnSuppressesItsRecipient) {
+  relayed(corpus_message("rfc3464-01.eml"));
   auto r = ingest(corpus_message("rfc3464-01.eml"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto e = store_->get("userunknown@bouncehammer.jp");
@@ -106,9 +119,11 @@ TEST_F(IngestTest, CorpusDsnSuppressesItsRecipient) {
 }
 
 TEST_F(IngestTest, ArfComplaintIsAPermanentEntry) {
-  auto r = ingest(corpus_message("arf-01.eml"));
+  const std::string rcpt = "this-local-part-does-not-exist-on-yahoo@yahoo.com";
+  relayed(corpus_message("arf-02.eml"), rcpt);
+  auto r = ingest(corpus_message("arf-02.eml"));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  auto e = store_->get("redacted@example.net");
+  auto e = store_->get(rcpt);
   ASSERT_TRUE(e.has_value()) << r.err;
   EXPECT_EQ(e->cls, "complaint");
   EXPECT_EQ(e->source, "arf");
@@ -138,10 +153,12 @@ TEST_F(IngestTest, OversizedInputIsDataError) {
 TEST_F(IngestTest, StoreDownIsTempFailAndTheRetryRecords) {
   std::string dsn = crafted_dsn("gone@dest.example", "also@dest.example", "failed", "5.1.1",
                                 "550 5.1.1 user unknown");
+  relayed(dsn);
   redis_.stop();
   auto r = ingest(dsn);
   EXPECT_EQ(r.exit_code, 75) << r.err;
   redis_.start();
+  relayed(dsn);  // the restarted redis-server starts empty
   EXPECT_EQ(outcome_events(), 0u);
   EXPECT_EQ(ingest(dsn).exit_code, 0);
   EXPECT_TRUE(store_->get("gone@dest.example").has_value());
@@ -171,6 +188,7 @@ namespace {
 TEST_F(IngestTest, SameReportTwiceIsRecordedOnce) {
   std::string dsn = crafted_dsn("gone@dest.example", "also@dest.example", "failed", "5.1.1",
                                 "550 5.1.1 user unknown");
+  relayed(dsn);
   ASSERT_EQ(ingest(dsn).exit_code, 0);
   size_t after_first = outcome_events();
   // Postfix retrying after a partial failure, or the MTA sending the report twice.
@@ -181,6 +199,61 @@ TEST_F(IngestTest, SameReportTwiceIsRecordedOnce) {
   auto e = store_->get("gone@dest.example");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->level, 0);
+}
+
+}  // namespace
+}  // namespace bouncegate::test
+
+namespace bouncegate::test {
+namespace {
+
+// Forged feedback: anyone can mail the bounce address. A complaint or bounce for a message
+// never relayed here, or for a recipient that message never had, is recorded (verified=no),
+// counted, shown by `report`, and suppresses nobody.
+TEST_F(IngestTest, ForgedReportsAreRecordedUnverifiedAndSuppressNobody) {
+  // An ARF complaint whose original message has no Message-ID, and one whose Message-ID was
+  // never relayed here.
+  auto arf = ingest(corpus_message("arf-01.eml"));
+  EXPECT_EQ(arf.exit_code, 0) << arf.err;
+  EXPECT_FALSE(store_->get("redacted@example.net")) << arf.err;
+  EXPECT_NE(arf.err.find("not tied to relayed mail"), std::string::npos) << arf.err;
+  auto arf2 = ingest(corpus_message("arf-02.eml"));
+  EXPECT_EQ(arf2.exit_code, 0) << arf2.err;
+  EXPECT_FALSE(store_->get("this-local-part-does-not-exist-on-yahoo@yahoo.com")) << arf2.err;
+  // A DSN naming a real relayed Message-ID, but a recipient that message was not sent to.
+  std::string dsn = crafted_dsn("victim@dest.example", "gone@dest.example", "failed", "5.1.1",
+                                "550 5.1.1 user unknown");
+  relayed(dsn, "gone@dest.example");
+  EXPECT_EQ(ingest(dsn).exit_code, 0);
+  EXPECT_FALSE(store_->get("victim@dest.example"));
+  EXPECT_TRUE(store_->get("gone@dest.example")) << "the genuine recipient still counts";
+  int unverified = 0, verified = 0;
+  for (const auto& e : store_->events_since(0)) {
+    if (e.get("verified") == "no") ++unverified;
+    if (e.get("verified") == "yes") ++verified;
+    if (e.get("addr") == "victim@dest.example") {
+      EXPECT_EQ(e.get("action"), "record");
+    }
+  }
+  EXPECT_EQ(unverified, 3);
+  EXPECT_EQ(verified, 1);
+  auto stats = store_->stats(0, "");
+  EXPECT_EQ(stats["dest.example"]["unverified"], 1);
+  EXPECT_EQ(stats["example.net"]["unverified"], 1);
+  EXPECT_EQ(stats["example.net"].count("complaint"), 0u);
+  auto rep = run({bin("bouncegate"), "--config", config_, "report", "--format", "csv"});
+  EXPECT_NE(rep.out.find("victim@dest.example"), std::string::npos) << rep.out;
+  EXPECT_NE(rep.out.find(",no"), std::string::npos) << rep.out;
+}
+
+TEST_F(IngestTest, RequireMatchOffActsOnEveryReport) {
+  std::string cfg =
+      dir_.file("open.yaml", config_yaml(redis_.port()) + "feedback: {require_match: false}\n");
+  auto r = run({bin("bouncegate"), "--config", cfg, "ingest"}, corpus_message("arf-01.eml"));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto e = store_->get("redacted@example.net");
+  ASSERT_TRUE(e) << r.err;
+  EXPECT_EQ(e->cls, "complaint");
 }
 
 }  // namespace
