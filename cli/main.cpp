@@ -1,5 +1,7 @@
 // bouncegate admin CLI: check-config, classify, record, gate, show, list, add, remove, import,
 // export, report, stats. Exit codes: 0 ok, 1 not found, 64 usage, 69 Redis unavailable, 78 config.
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cstring>
 #include <fstream>
@@ -8,6 +10,7 @@
 
 #include "cli/cli.hpp"
 #include "core/address.hpp"
+#include "core/descriptor_budget.hpp"
 #include "core/json.hpp"
 #include "core/learn.hpp"
 #include "core/log.hpp"
@@ -105,6 +108,11 @@ void print_entry_text(const Entry& e) {
 int cmd_check_config(Context& ctx) {
   ctx.args.reject_unknown({"config", "json"});
   const Config& c = ctx.cfg();
+  // Checked against this shell's limit; the units set LimitNOFILE= (see docs/systemd.md).
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  if (auto w = descriptor_limit_warning(c, nofile.rlim_cur))
+    std::cerr << "bouncegate check-config: warning: " << *w << "\n";
   if (ctx.json) {
     std::cout << JsonObject()
                      .add("ok", true)

@@ -2,6 +2,8 @@
 // Exit codes: 0 ok, 64 usage, 69 cannot listen, 78 bad configuration.
 // clang-format off
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
+#include <sys/resource.h>
+
 #include <utility>
 // clang-format on
 
@@ -14,6 +16,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "core/descriptor_budget.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "relay/server.hpp"
@@ -60,11 +63,16 @@ int main(int argc, char** argv) {
     fprintf(stderr, "bouncegate-relay: %s\n", e.what());
     return 78;
   }
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  auto fd_warning = descriptor_limit_warning(*cfg, nofile.rlim_cur);
   if (check) {
+    if (fd_warning) fprintf(stderr, "bouncegate-relay: warning: %s\n", fd_warning->c_str());
     printf("%s: configuration ok\n", path.c_str());
     return 0;
   }
   log_configure(cfg->logging.json, cfg->logging.level, "bouncegate-relay");
+  if (fd_warning) log_event(LogLevel::warning, "", *fd_warning);
   boost::asio::io_context io(1);
   std::unique_ptr<RelayServer> server;
   std::unique_ptr<MetricsServer> metrics;

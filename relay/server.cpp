@@ -6,7 +6,9 @@
 #include <boost/asio/redirect_error.hpp>
 #include <filesystem>
 
+#include "core/accept_backoff.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 
 namespace bouncegate {
 
@@ -85,14 +87,30 @@ void RelayServer::start() {
 }
 
 awaitable<void> RelayServer::accept_loop(tcp::acceptor& acceptor) {
+  AcceptBackoff backoff;
+  asio::steady_timer pause(rt_.io);
   for (;;) {
     boost::system::error_code ec;
     tcp::socket s = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (!acceptor.is_open()) co_return;
-      log_event(LogLevel::warning, "", "accept failed", {{"error", ec.message()}});
+      // Out of descriptors: stop accepting for a while instead of spinning (AcceptBackoff).
+      auto step = backoff.failed(ec.value(), std::chrono::steady_clock::now());
+      Metrics::instance().inc("bouncegate_relay_accept_failures_total");
+      if (step.log)
+        log_event(LogLevel::warning, "", "accept failed",
+                  {{"error", ec.message()},
+                   {"failures", std::to_string(step.failures)},
+                   {"retry_in", std::to_string(step.wait.count()) + "ms"}});
+      if (step.wait.count() > 0) {
+        pause.expires_after(step.wait);
+        boost::system::error_code ignored;
+        co_await pause.async_wait(asio::redirect_error(use_awaitable, ignored));
+      }
       continue;
     }
+    if (uint64_t burst = backoff.succeeded(); burst > 0)
+      log_event(LogLevel::notice, "", "accepting again", {{"failures", std::to_string(burst)}});
     // Replies are written whole, one write per pipelined group: no reason to delay them.
     s.set_option(tcp::no_delay(true), ec);
     asio::co_spawn(rt_.io, run_client_session(rt_, std::move(s)), [](std::exception_ptr e) {

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/accept_backoff.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "web/http_handler.hpp"
@@ -100,15 +101,31 @@ class Server {
 
  private:
   awaitable<void> do_listen() {
+    AcceptBackoff backoff;
+    net::steady_timer pause(strand_);
     for (;;) {
       boost::system::error_code ec;
       tcp::socket socket = co_await acceptor_.async_accept(net::make_strand(ioc_),
                                                            net::redirect_error(use_awaitable, ec));
       if (ec) {
         if (!acceptor_.is_open()) co_return;  // stopping
-        log_event(LogLevel::warning, "", "accept failed", {{"error", ec.message()}});
+        // Out of descriptors: stop accepting for a while instead of spinning (AcceptBackoff).
+        auto step = backoff.failed(ec.value(), std::chrono::steady_clock::now());
+        Metrics::instance().inc("bouncegate_web_accept_failures_total");
+        if (step.log)
+          log_event(LogLevel::warning, "", "accept failed",
+                    {{"error", ec.message()},
+                     {"failures", std::to_string(step.failures)},
+                     {"retry_in", std::to_string(step.wait.count()) + "ms"}});
+        if (step.wait.count() > 0) {
+          pause.expires_after(step.wait);
+          boost::system::error_code ignored;
+          co_await pause.async_wait(net::redirect_error(use_awaitable, ignored));
+        }
         continue;
       }
+      if (uint64_t burst = backoff.succeeded(); burst > 0)
+        log_event(LogLevel::notice, "", "accepting again", {{"failures", std::to_string(burst)}});
       std::string id = "w" + std::to_string(++next_session_);
       ++sessions_;
       net::co_spawn(socket.get_executor(), do_session(std::move(socket), id),
