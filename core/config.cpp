@@ -468,6 +468,9 @@ void load_upstream(Section s, UpstreamConfig& u) {
            "'none' sends credentials and mail in clear; it needs insecure: true");
   s.str("ca_file", u.ca_file);
   s.boolean("verify_hostname", u.verify_hostname);
+  if (!u.verify_hostname && !u.insecure)
+    s.fail(s.node()["verify_hostname"], "verify_hostname",
+           "false accepts any certificate for any host; it needs insecure: true");
   s.str("username", u.username);
   auto pw = s.get("password_file");
   if (pw && !pw.IsNull()) {

@@ -35,7 +35,13 @@ struct ClientIo {
   tcp::socket socket;
   asio::steady_timer timer;
   bool timed_out = false;
+  // The deadline's action: the pending read or write ends with operation_aborted and the
+  // session still owns an open socket, so it can say 421 before closing (RFC 5321 4.5.3.2).
   void close_socket() {
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+  }
+  void close() {
     boost::system::error_code ignored;
     socket.close(ignored);
   }
@@ -139,7 +145,7 @@ void ClientSession::force_close() {
   boost::system::error_code ec;
   io_->socket.non_blocking(true, ec);
   io_->socket.write_some(asio::buffer(bye), ec);
-  io_->close_socket();
+  io_->close();
 }
 
 awaitable<bool> ClientSession::flush() {
@@ -163,7 +169,14 @@ awaitable<bool> ClientSession::fill() {
                                                   asio::redirect_error(use_awaitable, ec));
   disarm_deadline(io_);
   if (ec) {
-    if (io_->timed_out) log_event(LogLevel::info, log_id(), "client timed out");
+    if (io_->timed_out) {
+      // RFC 5321 4.5.3.2: a server that gives up on a silent client says so (421) first.
+      log_event(LogLevel::info, log_id(), "client timed out");
+      std::string bye = relay_refusal_reply(RelayRefusal::timeout).line() + "\r\n";
+      boost::system::error_code ignored;
+      io_->socket.non_blocking(true, ignored);
+      io_->socket.write_some(asio::buffer(bye), ignored);
+    }
     co_return false;
   }
   in_.append(chunk, n);
@@ -278,7 +291,7 @@ awaitable<void> ClientSession::run() {
   co_await end_transaction();
   co_await flush();
   io_->socket.shutdown(tcp::socket::shutdown_both, ec);
-  io_->close_socket();
+  io_->close();
 }
 
 awaitable<void> ClientSession::on_ehlo(const CommandLine& c) {

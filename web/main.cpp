@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/range/iterator_range.hpp>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
@@ -23,6 +24,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "web/http_handler.hpp"
+#include "web/message_framing.hpp"
 
 namespace bouncegate::web {
 namespace {
@@ -145,7 +147,30 @@ class Server {
       parser.body_limit(wc.max_body);
       stream.expires_after(wc.request_timeout);
       boost::system::error_code ec;
-      co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+      co_await http::async_read_header(stream, buffer, parser,
+                                       net::redirect_error(use_awaitable, ec));
+      if (!ec) {
+        // The framing is judged from the header before any body is read (RFC 9112 6.3).
+        const auto& h = parser.get();
+        std::string te;  // every Transfer-Encoding field, as one list (RFC 9110 5.3)
+        for (const auto& f :
+             boost::make_iterator_range(h.equal_range(http::field::transfer_encoding)))
+          te += (te.empty() ? "" : ", ") + std::string(f.value());
+        BodyFraming f = body_framing(te, h.find(http::field::content_length) != h.end());
+        if (f != BodyFraming::ok) {
+          log_event(LogLevel::notice, id, "request refused",
+                    {{"error", "transfer-encoding"}, {"value", te}});
+          Response res =
+              plain_response(f == BodyFraming::not_implemented ? http::status::not_implemented
+                                                               : http::status::bad_request,
+                             11, "Unsupported or malformed Transfer-Encoding.");
+          res.keep_alive(false);
+          co_await http::async_write(stream, res, net::redirect_error(use_awaitable, ec));
+          break;
+        }
+        if (!parser.is_done())
+          co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+      }
       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
           ec == net::error::connection_reset || ec == net::error::eof)
         break;

@@ -15,6 +15,7 @@
 #include "core/unsubscribe.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/smtp_client.hpp"
 
 namespace bouncegate::test {
 namespace {
@@ -483,6 +484,40 @@ TEST(WebCheckConfig, ExitCodes) {
   EXPECT_EQ(run({bin("bouncegate-web"), "--config", dir.path() + "/missing.yaml", "--check-config"})
                 .exit_code,
             78);
+}
+
+}  // namespace
+}  // namespace bouncegate::test
+
+namespace bouncegate::test {
+namespace {
+
+// RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked cannot be framed and
+// is refused with 400 before any body is read; it is never read as an empty body (the events
+// it carries would be lost or, behind a proxy that frames it differently, smuggled).
+TEST_F(WebTest, TransferEncodingNotEndingInChunkedIs400) {
+  for (std::string te : {"xchunked", "chunked, identity", "chunked, chunked", "identity"}) {
+    SmtpClient c(port_);
+    c.send("POST /acs/events?code=" + std::string(kSecret) +
+           " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: " + te +
+           "\r\nContent-Type: application/json\r\n\r\n0\r\n\r\n");
+    EXPECT_EQ(c.reply().substr(0, 12), "HTTP/1.1 400") << te;
+  }
+  SmtpClient both(port_);
+  both.send("POST /acs/events?code=" + std::string(kSecret) +
+            " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n"
+            "\r\n0\r\n\r\n");
+  EXPECT_EQ(both.reply().substr(0, 12), "HTTP/1.1 400");
+  SmtpClient gzip(port_);
+  gzip.send("POST /acs/events?code=" + std::string(kSecret) +
+            " HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(gzip.reply().substr(0, 12), "HTTP/1.1 501");
+  // A well-framed chunked request still works.
+  SmtpClient ok(port_);
+  ok.send("OPTIONS /acs/events?code=" + std::string(kSecret) +
+          " HTTP/1.1\r\nHost: 127.0.0.1\r\nWebHook-Request-Origin: eventgrid.azure.net\r\n"
+          "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(ok.reply().substr(0, 12), "HTTP/1.1 200");
 }
 
 }  // namespace
