@@ -10,7 +10,9 @@
 
 #include "cli/cli.hpp"
 #include "core/address.hpp"
+#include "core/csv.hpp"
 #include "core/descriptor_budget.hpp"
+#include "core/escape.hpp"
 #include "core/json.hpp"
 #include "core/learn.hpp"
 #include "core/log.hpp"
@@ -97,12 +99,13 @@ std::string entry_json(const Entry& e) {
 }
 
 void print_entry_text(const Entry& e) {
-  std::cout << e.address << "\n  class=" << e.cls << " action=" << e.action << " level=" << e.level
-            << " lease=" << ttl_text(e.ttl_ms)
+  std::cout << escape_control(e.address) << "\n  class=" << e.cls << " action=" << e.action
+            << " level=" << e.level << " lease=" << ttl_text(e.ttl_ms)
             << (e.ttl_ms >= 0 ? " expires=" + utc_iso(now_ms() + e.ttl_ms) : std::string())
             << "\n  code=" << log_quote(e.code) << " hits=" << e.hits << " source=" << e.source
             << "\n  first=" << (e.first_ms ? utc_iso(e.first_ms) : "-")
-            << " last=" << (e.last_ms ? utc_iso(e.last_ms) : "-") << "\n  text=" << e.text << "\n";
+            << " last=" << (e.last_ms ? utc_iso(e.last_ms) : "-")
+            << "\n  text=" << escape_control(e.text) << "\n";
 }
 
 int cmd_check_config(Context& ctx) {
@@ -246,7 +249,7 @@ int cmd_gate(Context& ctx) {
                 << " lease=" << ttl_text(d.entry->ttl_ms) << " hits=" << d.entry->hits;
     if (!d.list.empty()) std::cout << " list=" << d.list;
     std::cout << "\n";
-    if (!reply.empty()) std::cout << "  reply: " << reply << "\n";
+    if (!reply.empty()) std::cout << "  reply: " << escape_control(reply) << "\n";
   }
   return kOk;
 }
@@ -306,7 +309,7 @@ int cmd_list(Context& ctx) {
     if (ctx.json)
       std::cout << entry_json(e) << "\n";
     else
-      std::cout << e.address << " class=" << e.cls << " level=" << e.level
+      std::cout << escape_control(e.address) << " class=" << e.cls << " level=" << e.level
                 << " lease=" << ttl_text(e.ttl_ms) << " hits=" << e.hits
                 << " code=" << log_quote(e.code) << " source=" << e.source << "\n";
   }
@@ -359,38 +362,6 @@ int cmd_remove(Context& ctx) {
   return removed ? kOk : kNotFound;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string o = "\"";
-  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return o + "\"";
-}
-
-std::vector<std::string> csv_split(const std::string& line) {
-  std::vector<std::string> out(1);
-  bool q = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (q) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        out.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        q = false;
-      } else {
-        out.back() += c;
-      }
-    } else if (c == '"') {
-      q = true;
-    } else if (c == ',') {
-      out.emplace_back();
-    } else if (c != '\r') {
-      out.back() += c;
-    }
-  }
-  return out;
-}
-
 int cmd_export(Context& ctx) {
   ctx.args.reject_unknown({"config", "json", "format"});
   std::string format = ctx.json ? "json" : ctx.args.opt_or("format", "csv");
@@ -428,15 +399,18 @@ int cmd_import(Context& ctx) {
   }
   // Columns by header name; "address" is required, the rest (class, ttl_seconds, code, text)
   // are optional, so `export` output and a plain one-column list both import.
-  std::string line;
-  std::vector<std::string> header;
+  std::vector<std::string> header, f;
   size_t lineno = 0, imported = 0;
   std::vector<std::string> errors;
   std::vector<OutcomeRecord> records;
-  while (std::getline(*in, line)) {
-    ++lineno;
-    if (line.empty() || line[0] == '#') continue;
-    auto f = csv_split(line);
+  CsvReader reader(*in);
+  while (reader.next(f)) {
+    lineno = reader.line();
+    if (!reader.error().empty()) {
+      errors.push_back(path + ":" + std::to_string(lineno) + ": " + reader.error());
+      break;
+    }
+    if (f.size() == 1 && (f[0].empty() || f[0][0] == '#')) continue;
     if (header.empty()) {
       if (f[0] == "address") {
         header = f;
@@ -547,13 +521,13 @@ int cmd_report(Context& ctx) {
         if (k != "ts" && k != "addr") o.add(k, v);
       std::cout << o.str() << "\n";
     } else {
-      std::cout << utc_iso(ev.ts_ms) << " " << addr << " kind=" << ev.get("kind")
+      std::cout << utc_iso(ev.ts_ms) << " " << escape_control(addr) << " kind=" << ev.get("kind")
                 << " class=" << ev.get("class") << " action=" << ev.get("action")
                 << " source=" << ev.get("source")
                 << (ev.get("queue_id").empty() ? "" : " queue_id=" + ev.get("queue_id"))
                 << (ev.get("kind") == "gate" ? " result=" + ev.get("result") : "")
                 << (ev.get("verified").empty() ? "" : " verified=" + ev.get("verified")) << "\n    "
-                << reply << "\n";
+                << escape_control(reply) << "\n";
     }
   }
   if (format == "text") std::cout << n << " events\n";

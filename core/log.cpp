@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "core/escape.hpp"
+
 namespace bouncegate {
 namespace {
 
@@ -50,21 +52,14 @@ void log_configure(bool json, std::string_view level, std::string_view program) 
 }
 
 std::string log_quote(std::string_view v) {
-  bool plain = !v.empty();
+  bool plain = !v.empty() && !has_control(v);
   for (char c : v)
-    if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
-      plain = false;
+    if (c == ' ' || c == '"' || c == '=') plain = false;
   if (plain) return std::string(v);
   std::string o = "\"";
-  for (unsigned char c : v) {
-    if (c == '"' || c == '\\') {
-      o += '\\';
-      o += static_cast<char>(c);
-    } else if (c < 0x20) {
-      o += ' ';
-    } else {
-      o += static_cast<char>(c);
-    }
+  for (char c : escape_control(v)) {
+    if (c == '"') o += '\\';
+    o += c;
   }
   return o + "\"";
 }
@@ -83,8 +78,9 @@ void log_event(LogLevel level, std::string_view id, std::string_view message,
       line += ",\"" + json_escape(k) + "\":\"" + json_escape(v) + "\"";
     line += "}";
   } else {
-    if (!id.empty()) line += std::string(id) + ": ";
-    line += message;
+    // Messages and ids may quote the network (addresses, replies): one escaping for all.
+    if (!id.empty()) line += escape_control(id) + ": ";
+    line += escape_control(message);
     for (const auto& [k, v] : fields) line += " " + std::string(k) + "=" + log_quote(v);
   }
   line += '\n';

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "core/address.hpp"
+#include "core/escape.hpp"
 #include "core/metrics.hpp"
 
 namespace bouncegate {
@@ -402,22 +403,24 @@ std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o, bool* dupl
   const std::string& p = redis_cfg_.key_prefix;
   int64_t now = now_ms();
   std::string domain = o.counts_for_domain ? domain_of(o.address) : std::string();
-  std::string text = o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text;
+  // Texts from the network are stored escaped (multi-line replies keep their line breaks):
+  // nothing read back from Redis can drive a terminal or forge a log line.
+  std::string text = escape_control(o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text, true);
   std::vector<std::string> args = {
       std::to_string(now),
       std::string(to_string(o.cls)),
       std::string(to_string(o.action)),
-      o.code,
+      escape_control(o.code),
       text,
       std::string(to_string(o.ctx.source)),
-      o.ctx.queue_id,
-      o.ctx.message_id,
+      escape_control(o.ctx.queue_id),
+      escape_control(o.ctx.message_id),
       o.rule,
       o.address,
       std::to_string(sup_.events_maxlen),
       std::to_string(sup_.stats_ttl.count() / 1000),
       o.ttl ? std::to_string(o.ttl->count()) : std::string(),
-      o.reason,
+      escape_control(o.reason),
       o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count()),
       o.verified};
   const auto& ladder = ladder_args();

@@ -2,6 +2,8 @@
 // report story, import/export, exit codes for usage, not found, bad config and Redis down.
 #include <gtest/gtest.h>
 
+#include "core/config.hpp"
+#include "core/store.hpp"
 #include "tests/support/harness.hpp"
 
 namespace bouncegate {
@@ -137,4 +139,41 @@ TEST_F(CliTest, ExitCodesForUsageAndRedisDown) {
 }
 
 }  // namespace
+// Texts from the network reach the operator's terminal escaped, and a multi-line quoted field
+// (a webhook statusMessage, a folded reply) survives export and import as one row.
+TEST_F(CliTest, StoredTextsAreEscapedAndCsvRoundTripsMultiLineFields) {
+  auto cfg = load_config(config_);
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  OutcomeRecord o;
+  o.address = "gone@example.org";
+  o.cls = OutcomeClass::hard;
+  o.action = Action::suppress;
+  o.code = "550 5.1.1";
+  o.text = "550 5.1.1 gone\x1b]0;pwned\x07\x1b[2J\nsecond, \"quoted\"\ninjected@example.org,hard";
+  o.ctx.source = Source::relay;
+  store.record(o);
+  auto show = cli({"show", "gone@example.org"});
+  EXPECT_EQ(show.out.find('\x1b'), std::string::npos) << show.out;
+  EXPECT_EQ(show.out.find('\x07'), std::string::npos) << show.out;
+  EXPECT_TRUE(has(show.out, "\\x1b")) << show.out;
+  auto report = cli({"report"});
+  EXPECT_EQ(report.out.find('\x1b'), std::string::npos) << report.out;
+  auto exported = cli({"export"});
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_TRUE(has(exported.out, "\n")) << "the multi-line text stays one quoted field";
+  ASSERT_EQ(cli({"remove", "gone@example.org"}).exit_code, 0);
+  auto imported = cli({"import", "-"}, exported.out);
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_TRUE(has(imported.out, "1 addresses imported")) << imported.out;
+  EXPECT_FALSE(store.get("injected@example.org")) << "a line inside a quoted field is no row";
+  auto e = store.get("gone@example.org");
+  ASSERT_TRUE(e);
+  EXPECT_TRUE(has(e->text, "second, \"quoted\"")) << e->text;
+  // An unterminated quote names its line and imports nothing.
+  auto bad = cli({"import", "-"}, "address,text\nok@example.org,fine\nb@example.org,\"open\n");
+  EXPECT_EQ(bad.exit_code, 65);
+  EXPECT_TRUE(has(bad.err, "-:3: quoted field opened on line 3")) << bad.err;
+  EXPECT_FALSE(store.get("ok@example.org"));
+}
+
 }  // namespace bouncegate

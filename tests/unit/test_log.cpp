@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "core/escape.hpp"
 #include "core/log.hpp"
 
 namespace bouncegate {
@@ -49,6 +50,35 @@ TEST(Log, JsonLinesEscapeEverything) {
 TEST(Log, LevelFiltersDebug) {
   EXPECT_EQ(capture(false, "info", LogLevel::debug, "", "noise", {}), "");
   EXPECT_EQ(capture(false, "debug", LogLevel::debug, "", "noise", {}), "<7>noise\n");
+}
+
+// A CR/LF or escape sequence from the network can neither forge a line nor reach a terminal.
+TEST(Log, NetworkTextCannotForgeALineOrDriveATerminal) {
+  std::string line =
+      capture(false, "info", LogLevel::info, "4X\rforged", "to=<a@b.example>\n<3>forged: line",
+              {{"reply",
+                "550 gone\r\n<3>x: y \x1b[2J\xc2\x9b"
+                "31m"}});
+  EXPECT_EQ(line.find('\r'), std::string::npos) << line;
+  EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+  EXPECT_EQ(line.find("\xc2\x9b"), std::string::npos) << line;
+  EXPECT_EQ(line.find('\n'), line.size() - 1) << line;  // one line, ended once
+  EXPECT_NE(line.find("\\x0d"), std::string::npos) << line;
+}
+
+TEST(Escape, ControlsBackslashAndC1AreEscapedUtf8Kept) {
+  EXPECT_EQ(escape_control("a\x01"
+                           "b\x7f"),
+            "a\\x01b\\x7f");
+  EXPECT_EQ(escape_control("back\\slash"), "back\\\\slash");
+  EXPECT_EQ(escape_control("\xc2\x9b"
+                           "1m"),
+            "\\u009b1m");
+  EXPECT_EQ(escape_control("caf\xc3\xa9"), "caf\xc3\xa9");  // ordinary UTF-8 stays
+  EXPECT_EQ(escape_control("l1\nl2", true), "l1\nl2");
+  EXPECT_EQ(escape_control("l1\nl2"), "l1\\x0al2");
+  EXPECT_FALSE(has_control("plain text"));
+  EXPECT_TRUE(has_control("x\ty"));
 }
 
 }  // namespace
