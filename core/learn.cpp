@@ -1,7 +1,10 @@
 // Classification plus configured action: the single path from an observed reply to a record.
 #include "core/learn.hpp"
 
+#include <openssl/rand.h>
+
 #include <cctype>
+#include <stdexcept>
 
 namespace bouncegate {
 
@@ -87,6 +90,20 @@ OutcomeRecord outcome_for_class(const Config& cfg, const std::string& address, O
   r.rule = rule;
   r.ctx = ctx;
   return r;
+}
+
+void assign_record_id(OutcomeRecord& o) {
+  if (!o.dedupe_id.empty()) return;
+  unsigned char r[16];
+  if (RAND_bytes(r, sizeof r) != 1) throw std::runtime_error("no randomness for a record id");
+  static const char* hex = "0123456789abcdef";
+  std::string id = "rec:";
+  for (unsigned char c : r) {
+    id += hex[c >> 4];
+    id += hex[c & 15];
+  }
+  o.dedupe_id = id;
+  o.dedupe_ttl = kRecordIdTtl;
 }
 
 }  // namespace bouncegate

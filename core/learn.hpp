@@ -38,4 +38,10 @@ OutcomeRecord outcome_for_class(const Config& cfg, const std::string& address, O
                                 const std::string& code, const std::string& text,
                                 const EventContext& ctx, const std::string& rule);
 
+// Gives an outcome a random idempotency key (checked inside the record script) when it has
+// none: a write that timed out but was applied, then retried or replayed from the journal, is
+// counted once. Kept for kRecordIdTtl, longer than any journal is expected to wait.
+inline constexpr Millis kRecordIdTtl{std::chrono::hours(72)};
+void assign_record_id(OutcomeRecord& o);
+
 }  // namespace bouncegate

@@ -609,7 +609,8 @@ std::optional<Entry> SuppressionStore::record_or_journal(const OutcomeRecord& o,
         << esc(o.code) << '\t' << esc(o.text) << '\t' << esc(o.rule) << '\t'
         << to_string(o.ctx.source) << '\t' << esc(o.ctx.queue_id) << '\t' << esc(o.ctx.message_id)
         << '\t' << (o.ttl ? std::to_string(o.ttl->count()) : std::string()) << '\t' << esc(o.reason)
-        << '\t' << (o.counts_for_domain ? "" : "-") << '\n';
+        << '\t' << (o.counts_for_domain ? "" : "-") << '\t' << esc(o.dedupe_id) << '\t'
+        << (o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count())) << '\n';
     out.flush();
     if (!out) throw;
     if (journaled) *journaled = true;
@@ -664,9 +665,14 @@ size_t SuppressionStore::replay_journal() {
     if (!f[9].empty()) o.ttl = Millis(std::atoll(f[9].c_str()));
     o.reason = f[10];
     o.counts_for_domain = f.size() < 12 || f[11] != "-";  // field 12 is newer
+    if (f.size() >= 14 && !f[12].empty()) {  // the idempotency key: a late apply counts once
+      o.dedupe_id = f[12];
+      o.dedupe_ttl = Millis(std::atoll(f[13].c_str()));
+    }
     try {
-      record(o);
-      ++done;
+      bool duplicate = false;
+      record(o, &duplicate);
+      if (!duplicate) ++done;
     } catch (const StoreError&) {
       down = true;
       failed.push_back(line);

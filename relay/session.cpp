@@ -625,6 +625,7 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
                                      ReplyConcerns concerns) {
   Learned l = learn_from_reply(*cfg_, rcpt, cmd, r, context());
   l.record.counts_for_domain = concerns != ReplyConcerns::sending_side;
+  assign_record_id(l.record);  // a timed-out write applied late plus its replay count once
   auto& metrics = Metrics::instance();
   metrics.inc(
       "bouncegate_relay_upstream_replies_total",

@@ -141,7 +141,9 @@ std::string list_name(const std::string& list) {
 Response store_unavailable(unsigned version) {
   Response res =
       plain_response(http::status::service_unavailable, version,
-                     "The suppression store is unavailable; nothing was recorded. Try again.");
+                     "The suppression store did not confirm the write, so it may or may not "
+                     "have been recorded. Retrying is safe: each event and unsubscribe is "
+                     "recorded once.");
   res.set(http::field::retry_after, kRetryAfterSeconds);
   return res;
 }

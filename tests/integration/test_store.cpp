@@ -230,6 +230,32 @@ TEST_F(StoreTest, JournalKeepsOutcomesWhileRedisIsDownAndReplays) {
   EXPECT_EQ(e->cls, "hard");
 }
 
+// Issue: a write that timed out was still applied later (it was already on the socket) and
+// then replayed from the journal: counted twice. With an idempotency key it counts once.
+TEST_F(StoreTest, TimedOutWriteAppliedLateAndReplayedCountsOnce) {
+  test::TempDir dir;
+  auto cfg = load_config_text(test::config_yaml(redis_.port()) + "", "t.yaml");
+  SuppressionConfig sup = cfg->suppression;
+  sup.journal_path = dir.path() + "/journal";
+  SuppressionStore store(cfg->redis, sup);
+  store.record(hard_bounce(*cfg, "warm@example.com"));  // the script is loaded (EVALSHA works)
+  OutcomeRecord o = hard_bounce(*cfg, "twice@example.com");
+  assign_record_id(o);
+  redis_.pause();  // the command reaches the socket, the reply never comes in time
+  bool journaled = false;
+  store.record_or_journal(o, &journaled);
+  EXPECT_TRUE(journaled);
+  redis_.resume();  // ...and Redis applies it late
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(store.replay_journal(), 0u) << "the replay is recognised as already applied";
+  EXPECT_EQ(store.journal_size(), 0u);
+  size_t events = 0;
+  for (const auto& e : store.events_since(0))
+    if (e.get("addr") == "twice@example.com") ++events;
+  EXPECT_EQ(events, 1u);
+  EXPECT_EQ(store.stats(0, "example.com")["example.com"]["hard"], 2);  // warm + twice, once
+}
+
 TEST_F(StoreTest, RateTokenBucketLimitsPerMinute) {
   auto cfg = config();
   SuppressionStore store(cfg->redis, cfg->suppression);
