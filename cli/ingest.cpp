@@ -168,7 +168,16 @@ int cmd_ingest(Context& ctx) {
         }
       }
       if (dry_run) {
+        // The evidence, as `classify --explain` shows it (feedback reports have no reply).
+        Classification why_class;
+        if (fb.kind != FeedbackKind::arf && r.action != "delayed") {
+          DsnReply dsn = reply_for_dsn_recipient(r);
+          why_class = cfg.classifier->classify(dsn.command, dsn.reply);
+        }
         std::cout << JsonObject()
+                         .add("concerns", why_class.concerns)
+                         .add("phrase", why_class.matched_text)
+                         .add("why", why_class.why)
                          .add("address", o->address)
                          .add("class", to_string(o->cls))
                          .add("action", to_string(o->action))

@@ -10,6 +10,7 @@
 
 #include "cli/cli.hpp"
 #include "core/address.hpp"
+#include "core/classify.hpp"
 #include "core/csv.hpp"
 #include "core/descriptor_budget.hpp"
 #include "core/escape.hpp"
@@ -72,7 +73,7 @@ SuppressionStore& Context::store() {
 
 namespace {
 
-const std::vector<std::string> kFlags = {"json", "permanent", "help", "dry-run", "all"};
+const std::vector<std::string> kFlags = {"json", "permanent", "help", "dry-run", "all", "explain"};
 
 std::string need_address(const std::string& raw) {
   std::string why;
@@ -132,7 +133,8 @@ int cmd_check_config(Context& ctx) {
 }
 
 int cmd_classify(Context& ctx) {
-  ctx.args.reject_unknown({"config", "json", "command"});
+  ctx.args.reject_unknown({"config", "json", "command", "explain"});
+  const bool explain = ctx.args.flag("explain");
   auto command = smtp_command_from(ctx.args.opt_or("command", "any"));
   if (!command)
     throw UsageError("unknown --command (CONNECT, EHLO, MAIL, RCPT, DATA, DATA-END, any)");
@@ -163,23 +165,41 @@ int cmd_classify(Context& ctx) {
     auto c = cfg->classifier->classify(*command, r);
     Action a = cfg->suppression.action_for(c.cls);
     std::string enhanced = r.enhanced ? r.enhanced->str() : "";
+    const bool permanent = (!r.code || r.code / 100 == 5) && (!r.enhanced || r.enhanced->cls == 5);
+    const std::string matched_against = text_for_matching(r.text());
     if (ctx.json) {
-      std::cout << JsonObject()
-                       .add("reply", text)
-                       .add("basic", r.code ? std::to_string(r.code) : "")
-                       .add("enhanced", enhanced)
-                       .add("class", to_string(c.cls))
-                       .add("action", to_string(a))
-                       .add("rule", c.rule_id)
-                       .add("command", to_string(*command))
-                       .str()
-                << "\n";
+      JsonObject o;
+      o.add("reply", text)
+          .add("basic", r.code ? std::to_string(r.code) : "")
+          .add("enhanced", enhanced)
+          .add("class", to_string(c.cls))
+          .add("action", to_string(a))
+          .add("rule", c.rule_id)
+          .add("command", to_string(*command));
+      if (explain)
+        o.add("concerns", c.concerns)
+            .add("permanent", permanent)
+            .add("text_matched", matched_against)
+            .add("phrase", c.matched_text)
+            .add("why", c.why);
+      std::cout << o.str() << "\n";
     } else {
       std::cout << "reply=" << log_quote(text)
                 << " basic=" << (r.code ? std::to_string(r.code) : "-")
                 << " enhanced=" << (enhanced.empty() ? "-" : enhanced)
                 << " class=" << to_string(c.cls) << " action=" << to_string(a)
                 << " rule=" << c.rule_id << "\n";
+      if (explain) {
+        std::cout << "  stage:      " << to_string(*command) << "\n"
+                  << "  permanent:  " << (permanent ? "yes (5xx / 5.x.x or no code)" : "no") << "\n"
+                  << "  read as:    " << escape_control(matched_against) << "\n"
+                  << "  phrase:     "
+                  << (c.matched_text.empty() ? "(none: decided by codes or stage)"
+                                             : escape_control(c.matched_text))
+                  << "\n"
+                  << "  concerns:   " << (c.concerns.empty() ? "-" : c.concerns) << "\n"
+                  << "  why:        " << c.why << "\n";
+      }
     }
   }
   return kOk;

@@ -3,6 +3,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
 
 namespace bouncegate {
@@ -35,10 +36,27 @@ int to_int(const std::string& id, const std::string& p, const std::string& s) {
 
 }  // namespace
 
+std::string text_for_matching(std::string_view reply_text) {
+  static const std::regex identifiers(
+      "<[^>\\s]*>"                                      // <address>, <message-id>
+      "|\\b(https?|ftp)://[^\\s]*"                      // URLs
+      "|[^\\s<>()\\[\\]\"',;]+@[^\\s<>()\\[\\]\"',;]+"  // bare addresses
+      "|\\b\\d{1,3}(\\.\\d{1,3}){3}\\b"                 // IPv4
+      // host names: labels ending in a two-letter or common generic TLD, so that dotted
+      // diagnostics such as SMTPSEND.DNS.NonExistentDomain stay readable
+      "|\\b([a-z0-9][a-z0-9-]*\\.)+([a-z]{2}|com|net|org|edu|gov|mil|int|info|biz|app|dev|"
+      "cloud|email|online|site|xyz|top|mail|local|localdomain|invalid|test|example|arpa)\\b",
+      std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
+  return std::regex_replace(std::string(reply_text), identifiers, " ");
+}
+
 Classifier::Classifier(const std::vector<RuleSpec>& rules) {
   for (const auto& spec : rules) {
     Compiled c;
     c.id = spec.id;
+    c.concerns = spec.concerns;
+    c.why = spec.why;
+    c.permanent = spec.permanent;
     if (spec.id.empty())
       throw RuleError("a rule has no id (line " + std::to_string(spec.line) + ")");
     auto cls = outcome_class_from(spec.cls);
@@ -80,6 +98,16 @@ Classifier::Classifier(const std::vector<RuleSpec>& rules) {
         throw RuleError("rule " + spec.id + ": bad text regex: " + e.what());
       }
     }
+    static const char* kConcerns[] = {
+        "", "recipient", "recipient_domain", "sender", "sending_host", "message", "network"};
+    if (std::find(std::begin(kConcerns), std::end(kConcerns), spec.concerns) == std::end(kConcerns))
+      throw RuleError("rule " + spec.id + ": unknown concerns '" + spec.concerns + "'");
+    // "hard" needs positive evidence about the recipient, and a permanent reply.
+    if (c.cls == OutcomeClass::hard &&
+        (!c.permanent || (spec.concerns != "recipient" && spec.concerns != "recipient_domain")))
+      throw RuleError("rule " + spec.id +
+                      ": a hard rule must say permanent: true and concern the recipient or "
+                      "recipient_domain");
     if (c.commands.empty() && c.codes.empty() && c.enhanced.empty() && !c.text)
       throw RuleError("rule " + spec.id +
                       ": matches nothing in particular (give command, code, "
@@ -89,7 +117,7 @@ Classifier::Classifier(const std::vector<RuleSpec>& rules) {
 }
 
 Classification Classifier::classify(SmtpCommand command, const Reply& reply) const {
-  if (!reply.valid) return {OutcomeClass::unknown, "not-a-reply"};
+  if (!reply.valid) return {OutcomeClass::unknown, "not-a-reply", "", "", "not an SMTP reply"};
   std::string text;  // built lazily: most replies are decided by codes
   bool have_text = false;
   for (const auto& r : rules_) {
@@ -119,16 +147,20 @@ Classification Classifier::classify(SmtpCommand command, const Reply& reply) con
       }
       if (!ok) continue;
     }
+    if (r.permanent &&
+        ((reply.code && reply.code / 100 != 5) || (reply.enhanced && reply.enhanced->cls != 5)))
+      continue;
+    std::smatch m;
     if (r.text) {
       if (!have_text) {
-        text = reply.text();
+        text = text_for_matching(reply.text());
         have_text = true;
       }
-      if (!std::regex_search(text, *r.text)) continue;
+      if (!std::regex_search(text, m, *r.text)) continue;
     }
-    return {r.cls, r.id};
+    return {r.cls, r.id, r.concerns, r.text ? m.str() : std::string(), r.why};
   }
-  return {OutcomeClass::unknown, "no-rule"};
+  return {OutcomeClass::unknown, "no-rule", "", "", "no rule matched: recorded, never suppressed"};
 }
 
 namespace {
@@ -184,9 +216,14 @@ std::vector<RuleSpec> parse_rules_yaml(std::string_view yaml_text, const std::st
         r.text = kv.second.Scalar();
       else if (key == "why")
         r.why = kv.second.Scalar();
+      else if (key == "concerns")
+        r.concerns = kv.second.Scalar();
+      else if (key == "permanent")
+        r.permanent = kv.second.as<bool>();
       else
         throw RuleError(kw +
-                        ": unknown key (expected id, class, command, code, enhanced, text, why)");
+                        ": unknown key (expected id, class, command, code, enhanced, text, "
+                        "concerns, permanent, why)");
     }
     out.push_back(std::move(r));
   }

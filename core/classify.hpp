@@ -20,9 +20,17 @@ struct RuleSpec {
   std::vector<std::string> commands;  // CONNECT, EHLO, MAIL, RCPT, DATA, DATA-END, any
   std::vector<std::string> codes;     // "550", "55x", "5xx"
   std::vector<std::string> enhanced;  // "5.1.1", "5.7.x", "5.7.20-26", "x.1.1"
-  std::string text;                   // case-insensitive ECMAScript regex
-  std::string why;                    // documentation only
-  int line = 0;                       // where it was written (for error messages)
+  std::string text;                   // case-insensitive ECMAScript regex, matched against the
+                                      // reply with addresses, URLs, host names and IPs taken out
+  // Who the reply is about: recipient (the address), recipient_domain, sender (our address,
+  // account or setup), sending_host (our IP/host reputation), message, network. A hard rule
+  // must be about the recipient or its domain.
+  std::string concerns;
+  // Matches only a permanent reply: a 5xx basic code and a 5.x.x enhanced code where present
+  // (a reply with neither carries its permanence in its text). Every hard rule has it.
+  bool permanent = false;
+  std::string why;  // documentation only
+  int line = 0;     // where it was written (for error messages)
 };
 
 struct RuleError : std::runtime_error {
@@ -32,7 +40,16 @@ struct RuleError : std::runtime_error {
 struct Classification {
   OutcomeClass cls = OutcomeClass::unknown;
   std::string rule_id;
+  // The evidence, for `classify --explain`: what the rule matched on and whom it concerns.
+  std::string concerns;
+  std::string matched_text;  // the phrase the text pattern found ("" when no text criterion)
+  std::string why;
 };
+
+// The reply text as phrases are matched against it: addresses, URLs, host names and IP
+// addresses replaced by a space, so a vendor name inside a URL or a word inside a local part
+// is never read as evidence.
+std::string text_for_matching(std::string_view reply_text);
 
 class Classifier {
  public:
@@ -48,6 +65,8 @@ class Classifier {
   struct Compiled {
     std::string id;
     OutcomeClass cls;
+    std::string concerns, why;
+    bool permanent = false;
     std::vector<SmtpCommand> commands;
     std::vector<std::array<int, 3>> codes;  // digit or -1
     std::vector<std::array<Range, 3>> enhanced;

@@ -176,4 +176,23 @@ TEST_F(CliTest, StoredTextsAreEscapedAndCsvRoundTripsMultiLineFields) {
   EXPECT_FALSE(store.get("ok@example.org"));
 }
 
+// An operator can argue with a verdict: --explain names the evidence and why the class won.
+TEST_F(CliTest, ClassifyExplainShowsEvidence) {
+  auto r = cli({"classify", "--explain", "--command", "RCPT",
+                "550 5.1.1 <a@example.com>: Recipient address rejected: User unknown"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "class=hard")) << r.out;
+  EXPECT_TRUE(has(r.out, "phrase:     Recipient address rejected: User unknown")) << r.out;
+  EXPECT_TRUE(has(r.out, "concerns:   recipient")) << r.out;
+  EXPECT_TRUE(has(r.out, "read as:    5.1.1  : Recipient"))
+      << "the address is taken out: " << r.out;
+  auto j = cli(
+      {"classify", "--explain", "--json", "554 5.7.1 [CS01] Message rejected due to local policy"});
+  EXPECT_TRUE(has(j.out, "\"concerns\":\"sending_host\"")) << j.out;
+  EXPECT_TRUE(has(j.out, "\"phrase\":\"[CS01]\"")) << j.out;
+  auto bare = cli({"classify", "--explain", "550 Rejected"});
+  EXPECT_TRUE(has(bare.out, "class=unknown")) << bare.out;
+  EXPECT_TRUE(has(bare.out, "decided by codes")) << bare.out;
+}
+
 }  // namespace bouncegate

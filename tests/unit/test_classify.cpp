@@ -40,16 +40,26 @@ TEST_P(AcsEnhancedCodes, StatusAloneGivesTableClass) {
       << GetParam().code;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Hard, AcsEnhancedCodes,
-    ::testing::Values(CodeCase{"5.1.1", OutcomeClass::hard}, CodeCase{"5.1.2", OutcomeClass::hard},
-                      CodeCase{"5.1.3", OutcomeClass::hard}, CodeCase{"5.1.4", OutcomeClass::hard},
-                      CodeCase{"5.1.6", OutcomeClass::hard}, CodeCase{"5.1.9", OutcomeClass::hard},
-                      CodeCase{"5.1.10", OutcomeClass::hard}, CodeCase{"5.2.1", OutcomeClass::hard},
-                      CodeCase{"5.3.2", OutcomeClass::hard}, CodeCase{"5.4.1", OutcomeClass::hard},
-                      CodeCase{"5.4.4", OutcomeClass::hard}, CodeCase{"5.4.6", OutcomeClass::hard},
-                      CodeCase{"5.7.13", OutcomeClass::hard},
-                      CodeCase{"5.4.310", OutcomeClass::hard}));
+INSTANTIATE_TEST_SUITE_P(Hard, AcsEnhancedCodes,
+                         ::testing::Values(CodeCase{"5.1.1", OutcomeClass::hard},
+                                           CodeCase{"5.1.2", OutcomeClass::hard},
+                                           CodeCase{"5.1.3", OutcomeClass::hard},
+                                           CodeCase{"5.1.6", OutcomeClass::hard},
+                                           CodeCase{"5.1.10", OutcomeClass::hard},
+                                           CodeCase{"5.7.13", OutcomeClass::hard},
+                                           CodeCase{"5.4.310", OutcomeClass::hard}));
+
+// Where bouncegate deliberately differs from ACS's hard table (docs/classification.md): these
+// codes describe routing, an ambiguous address or a disabled mailbox without saying so, and
+// alone they never suppress.
+INSTANTIATE_TEST_SUITE_P(AcsHardNotFollowed, AcsEnhancedCodes,
+                         ::testing::Values(CodeCase{"5.1.4", OutcomeClass::unknown},
+                                           CodeCase{"5.1.9", OutcomeClass::unknown},
+                                           CodeCase{"5.2.1", OutcomeClass::unknown},
+                                           CodeCase{"5.3.2", OutcomeClass::unknown},
+                                           CodeCase{"5.4.1", OutcomeClass::unknown},
+                                           CodeCase{"5.4.4", OutcomeClass::unknown},
+                                           CodeCase{"5.4.6", OutcomeClass::unknown}));
 
 INSTANTIATE_TEST_SUITE_P(
     Soft, AcsEnhancedCodes,
@@ -73,12 +83,16 @@ INSTANTIATE_TEST_SUITE_P(
         CodeCase{"5.7.29", OutcomeClass::auth}, CodeCase{"5.7.30", OutcomeClass::auth},
         CodeCase{"5.7.51", OutcomeClass::reputation}));
 
-TEST(AcsBasicCodes, HardAndSoftWithoutEnhancedCode) {
-  for (const char* r : {"521 no mail here", "525 account disabled", "550 mailbox unavailable",
-                        "553 mailbox name not allowed"})
-    EXPECT_EQ(classify(r), OutcomeClass::hard) << r;
-  for (const char* r : {"551 user not local", "552 storage exceeded", "554 transaction failed"})
-    EXPECT_EQ(classify(r, SmtpCommand::data_end), OutcomeClass::soft) << r;
+// A bare basic code decides nothing about the address (ACS's table calls 521, 525, 550 and 553
+// hard; bouncegate records them as unknown unless the text says more).
+TEST(AcsBasicCodes, BareBasicCodesAreNeverHard) {
+  for (const char* r : {"521 no", "525 nope", "550 Requested action not taken: mailbox unavailable",
+                        "553 Requested action not taken: mailbox name not allowed",
+                        "551 user not local", "554 transaction failed", "550 Rejected"})
+    EXPECT_EQ(classify(r), OutcomeClass::unknown) << r;
+  EXPECT_EQ(classify("550 Blocked"), OutcomeClass::reputation);
+  EXPECT_EQ(classify("552 storage exceeded"), OutcomeClass::soft);
+  EXPECT_EQ(classify("521 Host does not accept mail"), OutcomeClass::hard);  // RFC 7504
 }
 
 struct TextCase {
@@ -187,6 +201,8 @@ TEST(Classifier, YamlRulesComeBeforeDefaults) {
       "  rules:\n"
       "    - id: local-dead\n"
       "      class: hard\n"
+      "      concerns: recipient\n"
+      "      permanent: true\n"
       "      code: 554\n"
       "      text: 'no such person here'\n",
       "test.yaml");
@@ -194,6 +210,46 @@ TEST(Classifier, YamlRulesComeBeforeDefaults) {
   EXPECT_EQ(c.cls, OutcomeClass::hard);
   EXPECT_EQ(c.rule_id, "local-dead");
   EXPECT_GT(cfg->classifier->size(), 1u);
+}
+
+// "hard" needs a permanent reply about the recipient: the engine refuses any other hard rule.
+TEST(Classifier, HardRulesMustBePermanentAndAboutTheRecipient) {
+  EXPECT_THROW(load_config_text("classification:\n  rules:\n"
+                                "    - {id: x, class: hard, concerns: recipient, code: 550}\n",
+                                "t.yaml"),
+               ConfigError);
+  EXPECT_THROW(load_config_text("classification:\n  rules:\n"
+                                "    - {id: x, class: hard, permanent: true, concerns: sender, "
+                                "code: 550}\n",
+                                "t.yaml"),
+               ConfigError);
+  EXPECT_THROW(load_config_text("classification:\n  rules:\n"
+                                "    - {id: x, class: soft, concerns: somebody, code: 550}\n",
+                                "t.yaml"),
+               ConfigError);
+  // permanent: true never matches a 4xx, however the text reads.
+  auto cfg = load_config_text(
+      "classification:\n  replace_defaults: true\n  rules:\n"
+      "    - {id: x, class: hard, permanent: true, concerns: recipient, "
+      "text: 'user unknown'}\n",
+      "t.yaml");
+  EXPECT_EQ(cfg->classifier->classify(SmtpCommand::rcpt, parse_reply("450 4.1.1 user unknown")).cls,
+            OutcomeClass::unknown);
+  EXPECT_EQ(cfg->classifier->classify(SmtpCommand::rcpt, parse_reply("550 5.1.1 user unknown")).cls,
+            OutcomeClass::hard);
+}
+
+// Phrases are read with addresses, URLs and host names taken out (a vendor name in a URL, a
+// content word in a local part decide nothing).
+TEST(Classifier, IdentifiersAreNotEvidence) {
+  EXPECT_EQ(text_for_matching("550 5.1.1 <virus.spam@example.com> user unknown, see "
+                              "https://www.spamhaus.org/x mx1.barracuda.example.net"),
+            "550 5.1.1   user unknown, see    ");
+  EXPECT_EQ(classify("550 5.1.1 <spam-trap@example.com>: Recipient address rejected: User unknown"),
+            OutcomeClass::hard);
+  EXPECT_EQ(classify("550 5.1.1 User unknown - see https://www.spamhaus.org/lookup"),
+            OutcomeClass::hard);
+  EXPECT_EQ(classify("550 5.1.1 unknown user (mx.proofpoint-gw.example.com)"), OutcomeClass::hard);
 }
 
 TEST(Classifier, ReplaceDefaultsLeavesOnlyOwnRules) {

@@ -15,14 +15,16 @@
 namespace bouncegate {
 namespace {
 
-// Measured 2026-11 (see the table this test prints): agreement 85.1%, false hard 17.1% of
+// Measured 2026-12-01 after the classifier redesign: agreement 84.5%, false hard 14.0% of
+// Sisimai's soft rows (1.0% without filtered/suspend), 30 of Sisimai's 160 hard rows missed.
+// Before (2026-11): agreement 85.1%, false hard 17.1% of
 // Sisimai's soft rows, 3.8% when Sisimai's "filtered" and "suspend" are left out. Those two
 // labels mostly carry replies that say "User unknown" or "account disabled" (5.2.1, 5.7.13),
 // which ACS's table and bouncegate call hard on purpose. The remaining false hard verdicts
 // follow ACS's basic-code table (a bare "550 Rejected"). Raise floors as rules improve.
 constexpr double kFloorAgreement = 84.0;
-constexpr double kCeilingFalseHard = 18.0;       // % of rows Sisimai calls soft
-constexpr double kCeilingFalseHardStrict = 5.0;  // same, without filtered/suspend
+constexpr double kCeilingFalseHard = 14.5;       // % of rows Sisimai calls soft
+constexpr double kCeilingFalseHardStrict = 1.5;  // same, without filtered/suspend
 
 TEST(ClassifyCorpus, HardVerdictAgreesWithSisimaiAndRarelyOverreaches) {
   auto corpus = test::find_corpus();
