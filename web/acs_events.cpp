@@ -1,5 +1,6 @@
-// ACS EmailDeliveryReportReceived → outcomes: the status mapping table lives here, and Bounced
-// texts are classified by the configured rules like every other reply.
+// ACS EmailDeliveryReportReceived → outcomes: the status mapping table lives here, and the
+// statusMessage of Failed, Bounced and Quarantined reports is classified by the configured
+// rules like every other reply.
 #include "web/acs_events.hpp"
 
 #include "core/address.hpp"
@@ -21,17 +22,23 @@ std::optional<OutcomeRecord> outcome_for_delivery_status(const Config& cfg,
   if (status == "Expanded") return std::nullopt;  // a distribution list, not a final outcome
   if (status == "Suppressed") return known(OutcomeClass::upstream_suppressed, "acs-suppressed");
   if (status == "FilteredSpam") return known(OutcomeClass::reputation, "acs-filtered-spam");
-  if (status == "Quarantined") return known(OutcomeClass::content, "acs-quarantined");
-  if (status == "Failed") return known(OutcomeClass::unknown, "acs-failed");
-  if (status == "Bounced") {
-    Reply reply = reply_from_status("", status_message);
+  // Failed, Bounced and Quarantined reports usually carry the receiver's own reply in
+  // statusMessage: it goes through the same rules as a reply the relay sees. ACS's status
+  // alone never suppresses (its table calls a bare 550 hard; bouncegate does not).
+  auto through_rules = [&](OutcomeClass otherwise,
+                           const std::string& rule) -> std::optional<OutcomeRecord> {
+    Reply reply = parse_reply(status_message);
+    if (!reply.valid) reply = reply_from_status("", status_message);
     if (reply.valid) {
       Learned l = learn_from_reply(cfg, address, SmtpCommand::any, reply, ctx);
-      if (l.record.cls != OutcomeClass::unknown) return l.record;
+      if (l.record.cls != OutcomeClass::unknown && l.record.cls != OutcomeClass::delivered)
+        return l.record;
     }
-    // ACS calls it a bounce and the text says nothing better: the address is dead.
-    return known(OutcomeClass::hard, "acs-bounced");
-  }
+    return known(otherwise, rule);
+  };
+  if (status == "Quarantined") return through_rules(OutcomeClass::content, "acs-quarantined");
+  if (status == "Failed") return through_rules(OutcomeClass::unknown, "acs-failed");
+  if (status == "Bounced") return through_rules(OutcomeClass::unknown, "acs-bounced-unclear");
   // A status newer than this code: keep the evidence, decide nothing.
   return known(OutcomeClass::unknown, "acs-status-unrecognised");
 }

@@ -303,12 +303,32 @@ TEST_F(WebTest, DeliveryReportBatchMapsEveryStatus) {
   EXPECT_TRUE(events_for("list@example.com").empty());
 }
 
-TEST_F(WebTest, BouncedWithoutAUsefulTextIsHard) {
-  auto r = post_events("[" + delivery_report("b1", "vague@example.com", "Bounced", "") + "]");
+// ACS's status alone never suppresses: a Bounced report whose text proves nothing is recorded
+// as unknown, and a Failed report whose text is a dead-address reply is hard like any reply.
+TEST_F(WebTest, StatusMessageDecidesNotTheAcsStatus) {
+  auto r = post_events("[" + delivery_report("b1", "vague@example.com", "Bounced", "") + "," +
+                       delivery_report("b2", "bare@example.com", "Bounced", "550 Rejected") + "," +
+                       delivery_report("f1", "dead@example.com", "Failed",
+                                       "550 5.1.1 The email account that you tried to reach "
+                                       "does not exist") +
+                       "," +
+                       delivery_report("f2", "block@example.com", "Failed",
+                                       "554 5.7.1 [CS01] Message rejected due to local policy") +
+                       "]");
   EXPECT_EQ(r.status, 200);
-  auto e = store_->get("vague@example.com");
-  ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->cls, "hard");
+  EXPECT_FALSE(store_->get("vague@example.com").has_value());
+  EXPECT_FALSE(store_->get("bare@example.com").has_value());
+  auto dead = store_->get("dead@example.com");
+  ASSERT_TRUE(dead.has_value());
+  EXPECT_EQ(dead->cls, "hard");
+  EXPECT_FALSE(store_->get("block@example.com").has_value());
+  auto ev = events_for("block@example.com");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].get("class"), "reputation");
+  auto vague = events_for("vague@example.com");
+  ASSERT_EQ(vague.size(), 1u);
+  EXPECT_EQ(vague[0].get("class"), "unknown");
+  EXPECT_EQ(vague[0].get("rule"), "acs-bounced-unclear");
 }
 
 TEST_F(WebTest, CloudEventsBatchIsAccepted) {
