@@ -9,6 +9,8 @@
 #include <string>
 #include <utility>
 
+#include "core/json_parse.hpp"
+
 namespace bouncegate {
 namespace {
 
@@ -1190,125 +1192,118 @@ void dedupe(std::vector<FailedRecipient>& rcpts) {
 // Amazon SES / SNS JSON notifications (bounce, complaint, delivery) sent as mail bodies.
 
 // Reads the JSON string literal starting at `pos` (which must be '"').
-std::string json_string_at(std::string_view s, std::size_t pos) {
-  std::string out;
-  if (pos >= s.size() || s[pos] != '"') return out;
-  for (std::size_t i = pos + 1; i < s.size(); ++i) {
-    char c = s[i];
-    if (c == '"') break;
-    if (c == '\\' && i + 1 < s.size()) {
-      char e = s[++i];
-      out.push_back(e == 'n' ? '\n' : e == 't' ? '\t' : e);
-    } else if (c != '\n') {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+// ---------------------------------------------------------------------------------------------
+// Amazon SES notifications (JSON, directly or inside an SNS envelope), read with the project's
+// JSON parser: a key inside a string or another object is never mistaken for the field.
 
-// Position just after `"key"` and the following ':' in `s`, or npos.
-std::size_t json_key(std::string_view s, std::string_view key, std::size_t from = 0) {
-  std::string quoted = "\"" + std::string(key) + "\"";
-  std::size_t k = s.find(quoted, from);
-  if (k == std::string_view::npos) return k;
-  std::size_t i = k + quoted.size();
-  while (i < s.size() && is_space(s[i])) ++i;
-  if (i >= s.size() || s[i] != ':') return std::string_view::npos;
-  ++i;
-  while (i < s.size() && is_space(s[i])) ++i;
-  return i;
-}
-
-std::string json_string_value(std::string_view s, std::string_view key) {
-  std::size_t i = json_key(s, key);
-  return i == std::string_view::npos ? std::string() : json_string_at(s, i);
-}
-
-// Index one past the bracket that closes the one at `open` ('[' or '{'), skipping strings.
-std::size_t json_skip(std::string_view s, std::size_t open) {
+// The JSON document starting at `open` ('{'), bounded by its closing brace (skipping strings).
+std::string_view json_document(std::string_view s, std::size_t open) {
   int depth = 0;
   for (std::size_t i = open; i < s.size(); ++i) {
     char c = s[i];
     if (c == '"') {
       for (++i; i < s.size() && s[i] != '"'; ++i)
         if (s[i] == '\\') ++i;
-    } else if (c == '[' || c == '{') {
+    } else if (c == '{' || c == '[') {
       ++depth;
-    } else if (c == ']' || c == '}') {
-      if (--depth == 0) return i + 1;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) return s.substr(open, i + 1 - open);
     }
   }
-  return s.size();
+  return s.substr(open);
 }
 
-// Elements of the array value of `key`: objects as raw text, strings decoded.
-std::vector<std::string> json_array(std::string_view s, std::string_view key) {
-  std::vector<std::string> out;
-  std::size_t i = json_key(s, key);
-  if (i == std::string_view::npos || i >= s.size() || s[i] != '[') return out;
-  std::size_t end = json_skip(s, i);
-  for (std::size_t j = i + 1; j < end && out.size() < kMaxRecipients; ++j) {
-    if (s[j] == '{') {
-      std::size_t e = json_skip(s, j);
-      out.emplace_back(s.substr(j, e - j));
-      j = e - 1;
-    } else if (s[j] == '"') {
-      out.push_back(json_string_at(s, j));
-      j = s.find('"', j + 1 + out.back().size());
-      if (j == std::string_view::npos) break;
-    }
+std::string json_str(const JsonValue* obj, std::string_view key) {
+  if (!obj) return {};
+  return obj->string_at(key).value_or("");
+}
+
+// The original's RFC 5322 Message-ID: mail.commonHeaders.messageId, else the Message-ID in
+// mail.headers; SES's own mail.messageId is not the header and never used.
+std::string ses_original_message_id(const JsonValue* mail) {
+  if (!mail) return {};
+  std::string mid = json_str(mail->find("commonHeaders"), "messageId");
+  if (mid.empty())
+    if (const JsonValue* hs = mail->find("headers"); hs && hs->is_array())
+      for (const auto& h : hs->items)
+        if (ieq(json_str(&h, "name"), "message-id")) mid = json_str(&h, "value");
+  return strip_angles(mid);
+}
+
+// Returns true when `doc` is an SES notification; fills `out` accordingly.
+bool parse_ses_json(std::string_view doc, ParsedFeedback& out) {
+  std::string why;
+  auto root = parse_json(doc, &why);
+  if (!root) {
+    // Notifications mailed by SNS arrive folded at 76 columns, line breaks inside strings
+    // included; a JSON line break outside a string is white space, so removing them all
+    // restores the document.
+    std::string unfolded;
+    for (char c : doc)
+      if (c != '\n' && c != '\r') unfolded += c;
+    root = parse_json(unfolded, &why);
   }
-  return out;
-}
-
-// Returns true when `body` is an SES notification; fills `out` accordingly.
-bool parse_ses_json(std::string_view body, ParsedFeedback& out) {
-  std::string type = json_string_value(body, "notificationType");
-  if (type.empty()) type = json_string_value(body, "eventType");
+  if (!root || !root->is_object()) return false;
+  // Delivered through SNS the notification is a JSON string in the "Message" member.
+  if (auto inner = root->string_at("Message"); inner && !root->find("notificationType"))
+    return parse_ses_json(*inner, out);
+  std::string type = json_str(&*root, "notificationType");
+  if (type.empty()) type = json_str(&*root, "eventType");
   type = lower(type);
   if (type != "bounce" && type != "complaint" && type != "delivery") return false;
-  if (std::string mid = json_string_value(body, "messageId"); !mid.empty())
-    out.original_message_id = strip_angles(mid);
-  out.reporting_mta = strip_type_prefix(json_string_value(body, "reportingMTA"));
+  out.original_message_id = ses_original_message_id(root->find("mail"));
+  auto recipients = [](const JsonValue* section, std::string_view key) {
+    const JsonValue* a = section ? section->find(key) : nullptr;
+    return a && a->is_array() ? &a->items : nullptr;
+  };
   if (type == "complaint") {
+    const JsonValue* c = root->find("complaint");
     out.kind = FeedbackKind::arf;
-    std::string ft = lower(json_string_value(body, "complaintFeedbackType"));
+    std::string ft = lower(json_str(c, "complaintFeedbackType"));
     if (ft.empty()) ft = "abuse";
-    for (const auto& obj : json_array(body, "complainedRecipients")) {
-      FailedRecipient r;
-      r.recipient = clean_address(json_string_value(obj, "emailAddress"));
-      r.action = "failed";
-      r.feedback_type = ft;
-      if (!r.recipient.empty()) out.recipients.push_back(std::move(r));
-    }
+    if (auto* list = recipients(c, "complainedRecipients"))
+      for (const auto& obj : *list) {
+        if (out.recipients.size() >= kMaxRecipients) break;
+        FailedRecipient r;
+        r.recipient = clean_address(json_str(&obj, "emailAddress"));
+        r.action = "failed";
+        r.feedback_type = ft;
+        if (!r.recipient.empty()) out.recipients.push_back(std::move(r));
+      }
     return true;
   }
   out.kind = FeedbackKind::nonstandard_bounce;
   if (type == "delivery") {
-    std::string resp = json_string_value(body, "smtpResponse");
-    std::size_t d = json_key(body, "delivery");
-    std::string_view scope = d == std::string_view::npos ? body : body.substr(d);
-    for (const auto& a : json_array(scope, "recipients")) {
-      FailedRecipient r;
-      r.recipient = clean_address(a);
-      r.action = "delivered";
-      r.diagnostic = resp;
-      r.status = find_status(resp, "2");
-      r.reply_code = find_reply_code(resp);
-      if (!r.recipient.empty()) out.recipients.push_back(std::move(r));
-    }
+    const JsonValue* d = root->find("delivery");
+    out.reporting_mta = strip_type_prefix(json_str(d, "reportingMTA"));
+    std::string resp = json_str(d, "smtpResponse");
+    if (auto* list = recipients(d, "recipients"))
+      for (const auto& a : *list) {
+        if (!a.is_string() || out.recipients.size() >= kMaxRecipients) continue;
+        FailedRecipient r;
+        r.recipient = clean_address(a.text);
+        r.action = "delivered";
+        r.diagnostic = resp;
+        r.status = find_status(resp, "2");
+        r.reply_code = find_reply_code(resp);
+        if (!r.recipient.empty()) out.recipients.push_back(std::move(r));
+      }
     return true;
   }
-  for (const auto& obj : json_array(body, "bouncedRecipients")) {
-    FailedRecipient r;
-    r.recipient = clean_address(json_string_value(obj, "emailAddress"));
-    r.action = action_word(json_string_value(obj, "action"));
-    r.status = find_status(json_string_value(obj, "status"), "245");
-    r.diagnostic = strip_type_prefix(json_string_value(obj, "diagnosticCode"));
-    fill_from_diagnostic(r);
-    if (r.action.empty()) r.action = "failed";
-    if (!r.recipient.empty()) out.recipients.push_back(std::move(r));
-  }
+  const JsonValue* b = root->find("bounce");
+  out.reporting_mta = strip_type_prefix(json_str(b, "reportingMTA"));
+  if (auto* list = recipients(b, "bouncedRecipients"))
+    for (const auto& obj : *list) {
+      if (out.recipients.size() >= kMaxRecipients) break;
+      FailedRecipient r;
+      r.recipient = clean_address(json_str(&obj, "emailAddress"));
+      r.action = action_word(json_str(&obj, "action"));
+      r.status = find_status(json_str(&obj, "status"), "245");
+      r.diagnostic = strip_type_prefix(json_str(&obj, "diagnosticCode"));
+      fill_from_diagnostic(r);
+      if (r.action.empty()) r.action = "failed";
+      if (!r.recipient.empty()) out.recipients.push_back(std::move(r));
+    }
   return true;
 }
 
@@ -1359,6 +1354,18 @@ ParsedFeedback parse_impl(std::string_view raw) {
   parse_entity(view, 0, budget, root);
   Collected c;
   collect(root, c);
+  // A report forwarded as an attachment (a mailbox rule, a help desk): the DSN or ARF is the
+  // enclosed message itself. Read that report, not the wrapper around it.
+  if (c.dsn_parts.empty() && c.feedback_parts.empty())
+    for (const Part* e : c.enclosed)
+      if (e->ct.type == "multipart/report") {
+        Collected inner;
+        for (const auto& ch : e->children) collect(ch, inner);
+        if (!inner.dsn_parts.empty() || !inner.feedback_parts.empty()) {
+          c = std::move(inner);
+          break;
+        }
+      }
 
   const Headers* orig_headers = c.enclosed.empty() ? nullptr : &c.enclosed.front()->headers;
   if (orig_headers) out.original_message_id = original_message_id(*orig_headers);
@@ -1395,14 +1402,9 @@ ParsedFeedback parse_impl(std::string_view raw) {
   if (c.feedback_parts.empty() && c.dsn_parts.empty() &&
       human.find("notificationType") != std::string::npos) {
     std::size_t brace = human.find('{');
-    if (brace != std::string::npos) {
-      std::string_view doc = std::string_view(human).substr(brace);
-      // Delivered through SNS the notification is a JSON string inside the "Message" field.
-      std::string inner = json_string_value(doc, "Message");
-      if (parse_ses_json(doc, out) || (!inner.empty() && parse_ses_json(inner, out))) {
-        dedupe(out.recipients);
-        return out;
-      }
+    if (brace != std::string::npos && parse_ses_json(json_document(human, brace), out)) {
+      dedupe(out.recipients);
+      return out;
     }
   }
 
@@ -1436,6 +1438,28 @@ ParsedFeedback parse_impl(std::string_view raw) {
     dedupe(out.recipients);
     return out;
   }
+
+  // Microsoft JMRP (junk mail reporting program) complaints are not ARF: the complaint is the
+  // returned original, whose X-HmXmrOriginalRecipient header names the complaining recipient.
+  if (orig_headers)
+    if (const std::string* jmrp = find_header(*orig_headers, "x-hmxmroriginalrecipient")) {
+      out.kind = FeedbackKind::arf;
+      for (auto& a : addresses_in_header(*jmrp)) {
+        if (out.recipients.size() >= kMaxRecipients) break;
+        FailedRecipient r;
+        r.recipient = std::move(a);
+        r.action = "failed";
+        r.feedback_type = "abuse";
+        out.recipients.push_back(std::move(r));
+      }
+      if (!out.recipients.empty()) {
+        dedupe(out.recipients);
+        return out;
+      }
+      out.kind = FeedbackKind::ignored;
+      out.reason = "JMRP report without a recipient";
+      return out;
+    }
 
   // Structured delivery status, in its own part or pasted into the text.
   std::vector<FailedRecipient> rcpts;
@@ -1510,16 +1534,9 @@ ParsedFeedback parse_impl(std::string_view raw) {
         r.recipient = m.addr;
         rcpts.push_back(std::move(r));
       }
-    if (rcpts.empty() && ev.bounce >= 4) {
-      // Last resort for a clear bounce: the To: of the returned original.
-      if (const std::string* v = find_header(returned, "to"))
-        for (auto& a : addresses_in_header(*v))
-          if (!contains_addr(exclude, a)) {
-            FailedRecipient r;
-            r.recipient = std::move(a);
-            rcpts.push_back(std::move(r));
-          }
-    }
+    // The returned original's To: is never taken as the bounced recipient: it names whom the
+    // message was written to (a list, a Bcc'd copy, an alias), not whom the bounce is about.
+    (void)returned;
   }
   // Recipient-less reports: a VERP return address still says who it was for.
   bool missing = rcpts.empty();

@@ -1,0 +1,65 @@
+// Bounce and complaint formats beyond a plain RFC 3464/5965 report: a report forwarded as an
+// attachment, Microsoft JMRP complaints, and bounces that name nobody (the returned original's
+// To: is never taken for the bounced recipient).
+#include <gtest/gtest.h>
+
+#include "core/dsn.hpp"
+#include "tests/support/dsn_samples.hpp"
+
+namespace bouncegate {
+namespace {
+
+TEST(DsnFormats, ReportForwardedAsAnAttachmentIsRead) {
+  std::string dsn = test::sample_dsn({{"gone@dest.example", "failed", "5.1.1", ""}},
+                                     "bounces@bounce.example.com", "orig-fw@example.com");
+  std::string wrapper =
+      "From: helpdesk@example.com\r\nTo: bounces@bounce.example.com\r\n"
+      "Subject: Fwd: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"fw\"\r\n\r\n"
+      "--fw\r\nContent-Type: text/plain\r\n\r\nForwarding this bounce for "
+      "someone@example.com.\r\n"
+      "--fw\r\nContent-Type: message/rfc822\r\n\r\n" +
+      dsn + "\r\n--fw--\r\n";
+  ParsedFeedback fb = parse_feedback(wrapper);
+  EXPECT_EQ(fb.kind, FeedbackKind::dsn) << fb.reason;
+  ASSERT_EQ(fb.recipients.size(), 1u);
+  EXPECT_EQ(fb.recipients[0].recipient, "gone@dest.example");
+  EXPECT_EQ(fb.recipients[0].status, "5.1.1");
+  EXPECT_EQ(fb.original_message_id, "orig-fw@example.com");
+}
+
+// Microsoft's JMRP: the complaint is the returned original with X-HmXmrOriginalRecipient.
+TEST(DsnFormats, MicrosoftJmrpComplaintNamesTheComplainer) {
+  std::string jmrp =
+      "From: staff@hotmail.com\r\nTo: abuse@example.com\r\n"
+      "Subject: complaint about message from 192.0.2.1\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"jm\"\r\n\r\n"
+      "--jm\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n"
+      "--jm\r\nContent-Type: message/rfc822\r\n\r\n"
+      "X-HmXmrOriginalRecipient: <Complainer@Outlook.com>\r\n"
+      "From: news@example.com\r\nTo: list@example.com\r\nMessage-ID: <jmrp-1@example.com>\r\n"
+      "Subject: our news\r\n\r\nhello\r\n--jm--\r\n";
+  ParsedFeedback fb = parse_feedback(jmrp);
+  EXPECT_EQ(fb.kind, FeedbackKind::arf) << fb.reason;
+  ASSERT_EQ(fb.recipients.size(), 1u);
+  EXPECT_EQ(fb.recipients[0].recipient, "Complainer@outlook.com");
+  EXPECT_EQ(fb.recipients[0].feedback_type, "abuse");
+  EXPECT_EQ(fb.original_message_id, "jmrp-1@example.com");
+}
+
+TEST(DsnFormats, ReturnedOriginalsToIsNeverTheBouncedRecipient) {
+  std::string bounce =
+      "From: MAILER-DAEMON@mx.example.net\r\nTo: app@example.com\r\n"
+      "Subject: Undeliverable: hello\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=\"nd\"\r\n\r\n"
+      "--nd\r\nContent-Type: text/plain\r\n\r\nDelivery has failed to these recipients or "
+      "groups. The message could not be delivered. Your message wasn't delivered.\r\n"
+      "--nd\r\nContent-Type: message/rfc822\r\n\r\n"
+      "From: app@example.com\r\nTo: whole-list@example.org\r\nMessage-ID: <nd-1@example.com>\r\n"
+      "Subject: hello\r\n\r\nbody\r\n--nd--\r\n";
+  ParsedFeedback fb = parse_feedback(bounce);
+  for (const auto& r : fb.recipients) EXPECT_NE(r.recipient, "whole-list@example.org");
+}
+
+}  // namespace
+}  // namespace bouncegate
