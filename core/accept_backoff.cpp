@@ -3,6 +3,9 @@
 
 #include <cerrno>
 
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+
 namespace bouncegate {
 
 bool accept_error_is_exhaustion(int error) {
@@ -29,6 +32,23 @@ uint64_t AcceptBackoff::succeeded() {
   failures_ = 0;
   wait_ = std::chrono::milliseconds(0);
   return burst;
+}
+
+AcceptBackoff::Step AcceptBackoff::failure(int error, const std::string& what,
+                                           const std::string& metric) {
+  Step s = failed(error, Clock::now());
+  Metrics::instance().inc(metric);
+  if (s.log)
+    log_event(LogLevel::warning, "", "accept failed",
+              {{"error", what},
+               {"failures", std::to_string(s.failures)},
+               {"retry_in", std::to_string(s.wait.count()) + "ms"}});
+  return s;
+}
+
+void AcceptBackoff::success() {
+  if (uint64_t burst = succeeded(); burst > 0)
+    log_event(LogLevel::notice, "", "accepting again", {{"failures", std::to_string(burst)}});
 }
 
 }  // namespace bouncegate

@@ -1,7 +1,7 @@
 // What an acceptor does after accept() fails: how long to wait before the next try and when
 // to log. With the descriptor limit reached (EMFILE/ENFILE) an immediate retry fails again at
-// once: a spinning core and a flood of log lines. Pure decision, no I/O: the daemons' accept
-// loops (relay, web) wait and log as told.
+// once: a spinning core and a flood of log lines. The decision is pure (failed/succeeded);
+// failure/success add the log line and metric, and the accept loops (relay, web) wait.
 #pragma once
 
 #include <chrono>
@@ -23,6 +23,10 @@ class AcceptBackoff {
   Step failed(int error, Clock::time_point now);
   // After a successful accept: the burst that just ended (0 if none), for one recovery line.
   uint64_t succeeded();
+  // The daemons' form: failed() plus the log line and the `metric` counter it calls for, and
+  // succeeded() plus the recovery line. The caller only waits step.wait.
+  Step failure(int error, const std::string& what, const std::string& metric);
+  void success();
 
   static constexpr std::chrono::milliseconds kFirstWait{10}, kMaxWait{1000};
   static constexpr std::chrono::seconds kLogEvery{60};

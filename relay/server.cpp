@@ -95,13 +95,8 @@ awaitable<void> RelayServer::accept_loop(tcp::acceptor& acceptor) {
     if (ec) {
       if (!acceptor.is_open()) co_return;
       // Out of descriptors: stop accepting for a while instead of spinning (AcceptBackoff).
-      auto step = backoff.failed(ec.value(), std::chrono::steady_clock::now());
-      Metrics::instance().inc("bouncegate_relay_accept_failures_total");
-      if (step.log)
-        log_event(LogLevel::warning, "", "accept failed",
-                  {{"error", ec.message()},
-                   {"failures", std::to_string(step.failures)},
-                   {"retry_in", std::to_string(step.wait.count()) + "ms"}});
+      auto step =
+          backoff.failure(ec.value(), ec.message(), "bouncegate_relay_accept_failures_total");
       if (step.wait.count() > 0) {
         pause.expires_after(step.wait);
         boost::system::error_code ignored;
@@ -109,8 +104,7 @@ awaitable<void> RelayServer::accept_loop(tcp::acceptor& acceptor) {
       }
       continue;
     }
-    if (uint64_t burst = backoff.succeeded(); burst > 0)
-      log_event(LogLevel::notice, "", "accepting again", {{"failures", std::to_string(burst)}});
+    backoff.success();
     // Replies are written whole, one write per pipelined group: no reason to delay them.
     s.set_option(tcp::no_delay(true), ec);
     asio::co_spawn(rt_.io, run_client_session(rt_, std::move(s)), [](std::exception_ptr e) {

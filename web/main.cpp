@@ -112,13 +112,8 @@ class Server {
       if (ec) {
         if (!acceptor_.is_open()) co_return;  // stopping
         // Out of descriptors: stop accepting for a while instead of spinning (AcceptBackoff).
-        auto step = backoff.failed(ec.value(), std::chrono::steady_clock::now());
-        Metrics::instance().inc("bouncegate_web_accept_failures_total");
-        if (step.log)
-          log_event(LogLevel::warning, "", "accept failed",
-                    {{"error", ec.message()},
-                     {"failures", std::to_string(step.failures)},
-                     {"retry_in", std::to_string(step.wait.count()) + "ms"}});
+        auto step =
+            backoff.failure(ec.value(), ec.message(), "bouncegate_web_accept_failures_total");
         if (step.wait.count() > 0) {
           pause.expires_after(step.wait);
           boost::system::error_code ignored;
@@ -126,8 +121,7 @@ class Server {
         }
         continue;
       }
-      if (uint64_t burst = backoff.succeeded(); burst > 0)
-        log_event(LogLevel::notice, "", "accepting again", {{"failures", std::to_string(burst)}});
+      backoff.success();
       std::string id = "w" + std::to_string(++next_session_);
       ++sessions_;
       net::co_spawn(socket.get_executor(), do_session(std::move(socket), id),
