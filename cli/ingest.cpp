@@ -151,7 +151,15 @@ int cmd_ingest(Context& ctx) {
         continue;
       }
       // Forged feedback never suppresses: only a report tied to mail relayed here may act.
-      FeedbackMatch match = match_feedback(relayed, o->address);
+      bool listed = false;
+      if (lists_recipients(relayed)) {
+        try {
+          listed = ctx.store().message_had_recipient(ec.message_id, o->address);
+        } catch (const StoreError&) {
+          if (!dry_run) throw;
+        }
+      }
+      FeedbackMatch match = match_feedback(relayed, listed);
       o->verified = match.verified ? "yes" : "no";
       if (!match.verified) {
         Metrics::instance().inc("bouncegate_feedback_unverified_total",

@@ -182,6 +182,12 @@ std::optional<NormalizedAddress> normalize_address(std::string_view raw, std::st
   auto dom = domain.front() == '[' ? std::optional<std::string>(ascii_lower(domain))
                                    : domain_to_ascii(domain);
   if (!dom) return fail("domain is not a valid internationalised domain name");
+  // UTS #46 maps the ideographic and full-width full stops (U+3002, U+FF0E, U+FF61) to '.':
+  // the mapped name gets the same trailing-dot and empty-label treatment as an ASCII one.
+  if (dom->size() > 1 && dom->back() == '.' && dom->front() != '[') dom->pop_back();
+  if (dom->empty() || dom->front() == '.' || dom->back() == '.' ||
+      dom->find("..") != std::string::npos)
+    return fail("empty domain label");
   NormalizedAddress out;
   out.local = local_norm;
   out.domain = *dom;

@@ -11,15 +11,14 @@ bool is_c1_at(std::string_view s, size_t i) {
          static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
          static_cast<unsigned char>(s[i + 1]) <= 0x9F;
 }
-}  // namespace
 
-std::string escape_control(std::string_view s, bool keep_newlines) {
+std::string escape(std::string_view s, bool keep_newlines, bool backslash) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     char buf[8];
-    if (c == '\\') {
+    if (c == '\\' && backslash) {
       out += "\\\\";
     } else if (c == '\n' && keep_newlines) {
       out += '\n';
@@ -34,6 +33,16 @@ std::string escape_control(std::string_view s, bool keep_newlines) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string escape_control(std::string_view s, bool keep_newlines) {
+  return escape(s, keep_newlines, true);
+}
+
+std::string escape_control_for_storage(std::string_view s) {
+  return escape(s, true, false);
 }
 
 bool has_control(std::string_view s) {

@@ -12,6 +12,11 @@ namespace bouncegate {
 // cannot be forged. With `keep_newlines`, LF is kept (multi-line replies stored whole).
 std::string escape_control(std::string_view s, bool keep_newlines = false);
 
+// For stored texts: the same, but a backslash stays as it is, so that storing a text that is
+// already escaped (an export imported again) changes nothing. Terminal and log output still
+// go through escape_control.
+std::string escape_control_for_storage(std::string_view s);
+
 // True when escape_control would change `s`.
 bool has_control(std::string_view s);
 

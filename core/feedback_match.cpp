@@ -4,30 +4,16 @@
 namespace bouncegate {
 
 FeedbackMatch match_feedback(const std::map<std::string, std::string>& relayed,
-                             std::string_view recipient) {
+                             bool recipient_listed) {
   if (relayed.empty()) return {false, "original Message-ID not relayed here"};
-  auto it = relayed.find("rcpts");
-  if (it == relayed.end() || it->second.empty()) return {true, "message-id"};
-  std::string_view list = it->second;
-  while (!list.empty()) {
-    size_t comma = list.find(',');
-    if (list.substr(0, comma) == recipient) return {true, "message-id+recipient"};
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
-  }
+  if (!lists_recipients(relayed)) return {true, "message-id"};
+  if (recipient_listed) return {true, "message-id+recipient"};
   return {false, "recipient was not sent that message"};
 }
 
-std::string recipients_field(const std::vector<std::string>& canonical_recipients) {
-  // A list cut short would make later recipients look unsent: none is stored instead, and
-  // the Message-ID alone then ties a report to the message.
-  if (canonical_recipients.size() > kMaxListedRecipients) return "";
-  std::string out;
-  for (const auto& r : canonical_recipients) {
-    if (!out.empty()) out += ',';
-    out += r;
-  }
-  return out;
+bool lists_recipients(const std::map<std::string, std::string>& relayed) {
+  auto it = relayed.find("rcpts");
+  return it != relayed.end() && it->second == "1";
 }
 
 }  // namespace bouncegate

@@ -5,8 +5,6 @@
 
 #include <map>
 #include <string>
-#include <string_view>
-#include <vector>
 
 namespace bouncegate {
 
@@ -16,15 +14,13 @@ struct FeedbackMatch {
 };
 
 // `relayed` is the bg:mid: record of the report's original Message-ID (empty when the report
-// names none or none is known); `recipient` the canonical reported address. A report matches
-// when the Message-ID was relayed here and, when the record lists the message's recipients
-// (field "rcpts", comma-separated canonical addresses), the reported recipient is one of them.
+// names none or none is known). A report matches when the Message-ID was relayed here and,
+// when the record lists its recipients (field rcpts), `recipient_listed` says the reported
+// recipient is among them.
 FeedbackMatch match_feedback(const std::map<std::string, std::string>& relayed,
-                             std::string_view recipient);
+                             bool recipient_listed);
 
-// The "rcpts" field value for a relayed message's recipients; "" (field not stored) beyond
-// kMaxListedRecipients.
-inline constexpr size_t kMaxListedRecipients = 200;
-std::string recipients_field(const std::vector<std::string>& canonical_recipients);
+// Whether match_feedback needs the recipient looked up (the record lists recipients).
+bool lists_recipients(const std::map<std::string, std::string>& relayed);
 
 }  // namespace bouncegate

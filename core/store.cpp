@@ -405,22 +405,23 @@ std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o, bool* dupl
   std::string domain = o.counts_for_domain ? domain_of(o.address) : std::string();
   // Texts from the network are stored escaped (multi-line replies keep their line breaks):
   // nothing read back from Redis can drive a terminal or forge a log line.
-  std::string text = escape_control(o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text, true);
+  std::string text =
+      escape_control_for_storage(o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text);
   std::vector<std::string> args = {
       std::to_string(now),
       std::string(to_string(o.cls)),
       std::string(to_string(o.action)),
-      escape_control(o.code),
+      escape_control_for_storage(o.code),
       text,
       std::string(to_string(o.ctx.source)),
-      escape_control(o.ctx.queue_id),
-      escape_control(o.ctx.message_id),
+      escape_control_for_storage(o.ctx.queue_id),
+      escape_control_for_storage(o.ctx.message_id),
       o.rule,
       o.address,
       std::to_string(sup_.events_maxlen),
       std::to_string(sup_.stats_ttl.count() / 1000),
       o.ttl ? std::to_string(o.ttl->count()) : std::string(),
-      escape_control(o.reason),
+      escape_control_for_storage(o.reason),
       o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count()),
       o.verified};
   const auto& ladder = ladder_args();
@@ -560,16 +561,36 @@ std::map<std::string, std::map<std::string, int64_t>> SuppressionStore::stats(
 }
 
 void SuppressionStore::remember_message(const std::string& message_id,
-                                        const std::map<std::string, std::string>& fields) {
-  if (message_id.empty() || fields.empty()) return;
-  std::string k = redis_cfg_.key_prefix + "mid:" + message_id;
+                                        const std::map<std::string, std::string>& fields,
+                                        const std::vector<std::string>& recipients) {
+  if (message_id.empty() || (fields.empty() && recipients.empty())) return;
+  const std::string k = redis_cfg_.key_prefix + "mid:" + message_id;
+  const std::string ttl = std::to_string(sup_.message_id_ttl.count());
   std::vector<std::string> hset = {"HSET", k};
   for (const auto& [f, v] : fields) {
     hset.push_back(f);
     hset.push_back(v);
   }
-  auto r = pool_.pipeline({hset, {"PEXPIRE", k, std::to_string(sup_.message_id_ttl.count())}});
-  if (r[0].type == RedisValue::error) throw StoreError("remember_message: " + r[0].str);
+  if (!recipients.empty()) hset.insert(hset.end(), {"rcpts", "1"});
+  std::vector<std::vector<std::string>> cmds = {hset, {"PEXPIRE", k, ttl}};
+  if (!recipients.empty()) {
+    const std::string rk = redis_cfg_.key_prefix + "midr:" + message_id;
+    std::vector<std::string> sadd = {"SADD", rk};
+    sadd.insert(sadd.end(), recipients.begin(), recipients.end());
+    cmds.push_back(sadd);
+    cmds.push_back({"PEXPIRE", rk, ttl});
+  }
+  auto r = pool_.pipeline(cmds);
+  for (const auto& v : r)
+    if (v.type == RedisValue::error) throw StoreError("remember_message: " + v.str);
+}
+
+bool SuppressionStore::message_had_recipient(const std::string& message_id,
+                                             const std::string& address) {
+  RedisValue v =
+      pool_.command({"SISMEMBER", redis_cfg_.key_prefix + "midr:" + message_id, address});
+  if (v.type == RedisValue::error) throw StoreError("message_had_recipient: " + v.str);
+  return v.type == RedisValue::integer && v.integer_value == 1;
 }
 
 std::map<std::string, std::string> SuppressionStore::lookup_message(const std::string& message_id) {

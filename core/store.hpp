@@ -106,9 +106,15 @@ class SuppressionStore {
   // domain -> class -> count for hours since `since_ms`.
   std::map<std::string, std::map<std::string, int64_t>> stats(int64_t since_ms,
                                                               const std::string& domain = "");
+  // bg:mid:{id} fields (queue id, sender) and, when given, the recipients of this
+  // transaction added to the set bg:midr:{id}: a Message-ID sent in several transactions
+  // (Postfix splits at 50 recipients) keeps every recipient. The hash then has rcpts=1.
   void remember_message(const std::string& message_id,
-                        const std::map<std::string, std::string>& fields);
+                        const std::map<std::string, std::string>& fields,
+                        const std::vector<std::string>& recipients = {});
   std::map<std::string, std::string> lookup_message(const std::string& message_id);
+  // True when `address` is among the recipients recorded for `message_id`.
+  bool message_had_recipient(const std::string& message_id, const std::string& address);
   // Shared token bucket: true when a message may be sent now.
   bool take_send_token(const std::string& bucket, int per_minute, int per_hour);
   void ping();

@@ -11,7 +11,6 @@
 #include <cstdio>
 
 #include "core/address.hpp"
-#include "core/feedback_match.hpp"
 #include "core/learn.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -535,6 +534,16 @@ awaitable<void> ClientSession::on_data() {
     co_await end_transaction();
     co_return;
   }
+  if (!up_->healthy()) {
+    // More than the 354 arrived (a reply to nothing): whatever comes after the final dot
+    // could be read from that surplus, so this connection cannot carry the message.
+    log_event(LogLevel::warning, log_id(), "upstream sent replies to no command at DATA");
+    up_->close();
+    up_.reset();
+    reply(upstream_failure_reply(UpstreamFault::protocol_error));
+    co_await end_transaction();
+    co_return;
+  }
   reply(go);
   MessageStream msg(cfg_->relay.max_message_size, cfg_->relay.bare_newline);
   bool upstream_ok = true;
@@ -603,12 +612,10 @@ awaitable<void> ClientSession::on_data() {
     try {
       auto store = store_;
       std::map<std::string, std::string> fields = {
-          {"queue_id", queue_id_.empty() ? id_ : queue_id_},
-          {"sender", state_.txn().mail.path},
-          // Later feedback about this message is trusted only for these recipients.
-          {"rcpts", recipients_field(recipients)}};
-      auto remember = [store, mid = message_id_, fields] {
-        store->remember_message(mid, fields);
+          {"queue_id", queue_id_.empty() ? id_ : queue_id_}, {"sender", state_.txn().mail.path}};
+      // Later feedback about this message is trusted only for its recipients.
+      auto remember = [store, mid = message_id_, fields, recipients] {
+        store->remember_message(mid, fields, recipients);
         return true;
       };
       co_await rt_.offload(remember);

@@ -172,7 +172,9 @@ awaitable<Reply> UpstreamConnection::read_reply(Millis timeout) {
                             "bad reply from " + label() + ": " + r.error);
       }
       // This reply answers the command just sent; anything after it answers nothing.
-      if (!buf_.empty()) {
+      if (!buf_.empty() ||
+          (io_->tls_on && (SSL_pending(io_->stream.native_handle()) > 0 ||
+                           BIO_pending(SSL_get_rbio(io_->stream.native_handle())) > 0))) {
         healthy_ = false;
         Metrics::instance().inc("bouncegate_relay_upstream_desync_total");
       }
@@ -200,7 +202,13 @@ awaitable<Reply> UpstreamConnection::read_reply(Millis timeout) {
 
 bool UpstreamConnection::has_pending_input() const {
   if (!buf_.empty()) return true;
-  if (io_->tls_on && SSL_pending(io_->stream.native_handle()) > 0) return true;
+  if (io_->tls_on) {
+    // Asio hands OpenSSL whole socket reads: records may wait undecrypted in its read BIO,
+    // where neither SSL_pending nor poll() sees them.
+    SSL* ssl = io_->stream.native_handle();
+    if (SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || BIO_pending(SSL_get_rbio(ssl)) > 0)
+      return true;
+  }
   auto& sock = io_->stream.lowest_layer();
   if (!sock.is_open()) return true;
   pollfd p{};
@@ -211,7 +219,10 @@ bool UpstreamConnection::has_pending_input() const {
 }
 
 awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis timeout) {
-  if (!buf_.empty()) {
+  // Before a command on a ready session, nothing may be waiting: anything there answers a
+  // command this relay never sent. (During open() the server may still send TLS session
+  // tickets, so only buffered reply bytes count there.)
+  if (!buf_.empty() || (healthy_ && has_pending_input())) {
     healthy_ = false;
     Metrics::instance().inc("bouncegate_relay_upstream_desync_total");
     throw UpstreamError(UpstreamFault::protocol_error,

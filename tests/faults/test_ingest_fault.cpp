@@ -42,7 +42,7 @@ TEST(IngestFault, PipeTransportDefersWhileRedisDownRetryRecordsAndMilterRefuses)
   {
     auto cfg = load_config(rig.config);
     SuppressionStore(cfg->redis, cfg->suppression)
-        .remember_message("orig-fault@example.com", {{"queue_id", "4Qfault"}, {"rcpts", gone}});
+        .remember_message("orig-fault@example.com", {{"queue_id", "4Qfault"}}, {gone});
   }
   ASSERT_TRUE(rig.flush_and_wait_empty(30000)) << rig.logs();
   log = rig.postfix->maillog();

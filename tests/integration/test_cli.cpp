@@ -169,6 +169,9 @@ TEST_F(CliTest, StoredTextsAreEscapedAndCsvRoundTripsMultiLineFields) {
   auto e = store.get("gone@example.org");
   ASSERT_TRUE(e);
   EXPECT_TRUE(has(e->text, "second, \"quoted\"")) << e->text;
+  // Stored once escaped, the text survives export and import unchanged (no doubled escapes).
+  EXPECT_TRUE(has(e->text, "gone\\x1b]0;pwned")) << e->text;
+  EXPECT_FALSE(has(e->text, "\\\\x1b")) << e->text;
   // An unterminated quote names its line and imports nothing.
   auto bad = cli({"import", "-"}, "address,text\nok@example.org,fine\nb@example.org,\"open\n");
   EXPECT_EQ(bad.exit_code, 65);

@@ -57,9 +57,9 @@ class IngestTest : public ::testing::Test {
   void relayed(const std::string& report, const std::string& rcpts = "") {
     std::string mid = parse_feedback(report).original_message_id;
     ASSERT_FALSE(mid.empty()) << "the report names no original Message-ID";
-    std::map<std::string, std::string> f = {{"queue_id", "4Qrelayed"}};
-    if (!rcpts.empty()) f["rcpts"] = rcpts;
-    store_->remember_message(mid, f);
+    std::vector<std::string> list;
+    if (!rcpts.empty()) list.push_back(rcpts);
+    store_->remember_message(mid, {{"queue_id", "4Qrelayed"}}, list);
   }
   size_t outcome_events() {
     size_t n = 0;
@@ -254,6 +254,19 @@ TEST_F(IngestTest, RequireMatchOffActsOnEveryReport) {
   auto e = store_->get("redacted@example.net");
   ASSERT_TRUE(e) << r.err;
   EXPECT_EQ(e->cls, "complaint");
+}
+
+// One Message-ID sent in two transactions (Postfix splits at 50 recipients): a report about a
+// recipient of the first batch still matches after the second batch was recorded.
+TEST_F(IngestTest, RecipientsOfEveryTransactionOfAMessageAreKept) {
+  std::string dsn = crafted_dsn("first@dest.example", "second@dest.example", "failed", "5.1.1",
+                                "550 5.1.1 user unknown");
+  std::string mid = parse_feedback(dsn).original_message_id;
+  store_->remember_message(mid, {{"queue_id", "4Qa"}}, {"first@dest.example"});
+  store_->remember_message(mid, {{"queue_id", "4Qb"}}, {"second@dest.example"});
+  EXPECT_EQ(ingest(dsn).exit_code, 0);
+  EXPECT_TRUE(store_->get("first@dest.example"));
+  EXPECT_TRUE(store_->get("second@dest.example"));
 }
 
 }  // namespace

@@ -240,7 +240,7 @@ void ScriptedUpstream::serve(int fd) {
   std::vector<std::string> rcpts;
   std::string sender;
   bool drop = false, blocked = false, shut_data = false, shut_end = false;
-  bool surplus = false, surplus_late = false;
+  bool surplus = false, surplus_late = false, surplus_data = false;
   std::string line;
   while (!stopping_ && c.read_line(line)) {
     std::string cmd = upper(line.substr(0, line.find(' ')));
@@ -314,7 +314,7 @@ void ScriptedUpstream::serve(int fd) {
       sender = line;
       rcpts.clear();
       drop = blocked = shut_data = shut_end = false;
-      surplus = surplus_late = false;
+      surplus = surplus_late = surplus_data = false;
       c.send("250 2.1.0 Sender Ok");
     } else if (cmd == "RCPT") {
       if (sender.empty()) {
@@ -344,6 +344,7 @@ void ScriptedUpstream::serve(int fd) {
         shut_end = shut_end || starts(lp, "SHUTEND-");
         surplus = surplus || starts(lp, "SURPLUS-");
         surplus_late = surplus_late || starts(lp, "SURPLUSLATE-");
+        surplus_data = surplus_data || starts(lp, "SURPLUSDATA-");
       }
       c.send(r);
     } else if (cmd == "DATA") {
@@ -355,7 +356,9 @@ void ScriptedUpstream::serve(int fd) {
         c.send("421 4.3.2 Service shutting down, closing transmission channel");
         return;
       }
-      c.send("354 Start mail input; end with <CRLF>.<CRLF>");
+      // SURPLUSDATA-*: a premature end-of-data verdict rides along with the 354.
+      c.send(surplus_data ? "354 Start mail input\r\n250 2.0.0 OK queued as premature"
+                          : "354 Start mail input; end with <CRLF>.<CRLF>");
       std::string msg, l;
       bool ended = false;
       while (c.read_line(l)) {

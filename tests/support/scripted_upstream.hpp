@@ -29,6 +29,7 @@ namespace bouncegate::test {
 //   surplus-*   end of data: 250, then in the same write four replies to no command (what
 //               a smuggled second transaction draws: 250, 250, 354, 554)
 //   surpluslate-* like surplus-*, the extra replies 200 ms after the 250
+//   surplusdata-* DATA: 354 and a premature "250 ... queued" in the same write
 // Anything else is accepted. Behaviour by sender local part:
 //   shutmail-*  MAIL: 421 4.3.2 and the connection is closed
 // MAIL/RCPT parameters of an extension not in ehlo_keywords (SIZE, BODY 8BITMIME, SMTPUTF8,

@@ -92,7 +92,10 @@ INSTANTIATE_TEST_SUITE_P(
         AddressCase{"user@bu\xCC\x88"
                     "cher.example",
                     "user@xn--bcher-kva.example"},
-        AddressCase{"user@\xFF\xFE.example", nullptr}));
+        AddressCase{"user@\xFF\xFE.example", nullptr},
+        // Ideographic and full-width full stops are dots, a trailing one included.
+        AddressCase{"victim@example\xE3\x80\x82net\xE3\x80\x82", "victim@example.net"},
+        AddressCase{"victim@example\xEF\xBC\x8Enet", "victim@example.net"}));
 
 TEST(Address, RejectsOverlongAddress) {
   std::string local(250, 'a');
