@@ -22,6 +22,13 @@ TEST(IngestFault, PipeTransportDefersWhileRedisDownRetryRecordsAndMilterRefuses)
   FaultRig rig(o);
   const std::string gone = "gone@example.net";
 
+  // Before the outage (the rig's Redis is append-only, so it survives the restart): the
+  // original went out through this site (feedback.require_match): as the relay records it.
+  {
+    auto cfg = load_config(rig.config);
+    SuppressionStore(cfg->redis, cfg->suppression)
+        .remember_message("orig-fault@example.com", {{"queue_id", "4Qfault"}}, {gone});
+  }
   rig.redis.stop();
   // The DSN comes in like any other mail (sendmail → pickup: no milter on that path).
   RunResult drop = run({"sendmail", "-C", rig.postfix->config_directory(), "-f",
@@ -38,12 +45,6 @@ TEST(IngestFault, PipeTransportDefersWhileRedisDownRetryRecordsAndMilterRefuses)
   EXPECT_EQ(rig.queued(), 1) << log;
 
   rig.redis.start();
-  // The original went out through this site (feedback.require_match): as the relay records it.
-  {
-    auto cfg = load_config(rig.config);
-    SuppressionStore(cfg->redis, cfg->suppression)
-        .remember_message("orig-fault@example.com", {{"queue_id", "4Qfault"}}, {gone});
-  }
   ASSERT_TRUE(rig.flush_and_wait_empty(30000)) << rig.logs();
   log = rig.postfix->maillog();
   EXPECT_TRUE(std::regex_search(
