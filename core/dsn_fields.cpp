@@ -55,15 +55,97 @@ std::vector<AddrHit> find_addresses(std::string_view s, std::size_t limit) {
 
 // Normalises a recipient field value: drops an address-type prefix ("rfc822;"), angle
 // brackets, quotes and any display name; lower-cases the domain.
+// RFC 6533 3: a "utf-8" address type writes non-ASCII and special characters as \x{HEX}
+// (a Unicode code point); the mailbox is the decoded UTF-8.
+std::string decode_utf8_address(std::string_view v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    std::size_t close = v.find('}', i);
+    if (v.compare(i, 3, "\\x{") == 0 && close != std::string_view::npos && close - i <= 9) {
+      uint32_t cp = 0;
+      bool ok = close > i + 3;
+      for (std::size_t k = i + 3; k < close && ok; ++k) {
+        int h = hex_value(v[k]);
+        ok = h >= 0;
+        cp = cp * 16 + static_cast<uint32_t>(h < 0 ? 0 : h);
+      }
+      if (ok && cp > 0 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF)) {
+        if (cp < 0x80) {
+          out += static_cast<char>(cp);
+        } else if (cp < 0x800) {
+          out += static_cast<char>(0xC0 | (cp >> 6));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+          out += static_cast<char>(0xE0 | (cp >> 12));
+          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        } else {
+          out += static_cast<char>(0xF0 | (cp >> 18));
+          out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+          out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+          out += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+        i = close;
+        continue;
+      }
+    }
+    out += v[i];
+  }
+  return out;
+}
+
+// RFC 2047 encoded-words ("=?utf-8?B?...?=") that some MTAs write into the addresses of their
+// human-readable text: decoded to their bytes.
+std::string decode_encoded_words(std::string_view v) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < v.size()) {
+    std::size_t start = v.find("=?", i);
+    if (start == std::string_view::npos) break;
+    std::size_t q1 = v.find('?', start + 2);
+    std::size_t q2 = q1 == std::string_view::npos ? q1 : v.find('?', q1 + 1);
+    std::size_t end = q2 == std::string_view::npos ? q2 : v.find("?=", q2 + 1);
+    if (end == std::string_view::npos || q2 != q1 + 2) break;
+    char enc = static_cast<char>(lc(v[q1 + 1]));
+    std::string_view text = v.substr(q2 + 1, end - q2 - 1);
+    out.append(v.substr(i, start - i));
+    if (enc == 'b') {
+      out += decode_base64(text);
+    } else if (enc == 'q') {
+      std::string t(text);
+      for (auto& c : t)
+        if (c == '_') c = ' ';
+      out += decode_quoted_printable(t);
+    } else {
+      out.append(v.substr(start, end + 2 - start));
+    }
+    i = end + 2;
+  }
+  out.append(v.substr(std::min(i, v.size())));
+  return out;
+}
+
 std::string clean_address(std::string_view v) {
   v = trim(v);
+  std::string decoded;
   std::size_t semi = v.find(';');
   if (semi != std::string_view::npos && semi < 20) {
     std::string_view type = trim(v.substr(0, semi));
     bool token = !type.empty();
     for (char c : type)
       if (!is_alnum(c) && c != '-') token = false;
-    if (token) v = trim(v.substr(semi + 1));
+    if (token) {
+      v = trim(v.substr(semi + 1));
+      if (ieq(type, "utf-8")) {
+        decoded = decode_utf8_address(v);
+        v = decoded;
+      }
+    }
+  }
+  std::string words;
+  if (v.find("=?") != std::string_view::npos) {
+    words = decode_encoded_words(v);
+    v = words;
   }
   std::size_t lt = v.find('<');
   if (lt != std::string_view::npos) {

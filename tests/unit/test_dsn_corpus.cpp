@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/dsn.hpp"
+#include "core/dsn_detail.hpp"
 #include "tests/support/corpus.hpp"
 
 namespace bouncegate {
@@ -41,7 +42,8 @@ std::string lower(std::string s) {
 
 // The corpus carries no recipient column, so a recipient counts as extracted correctly when
 // the parser returns one at that index that is a plausible mailbox literally present in the
-// message (and, for ARF rows, with the expected feedback type).
+// message, or in it once RFC 2047 encoded-words are decoded (and, for ARF rows, with the
+// expected feedback type).
 bool plausible_recipient(const std::string& rcpt, const std::string& raw_lower) {
   std::size_t at = rcpt.find('@');
   if (rcpt.empty() || at == 0 || at == std::string::npos || at + 1 >= rcpt.size()) return false;
@@ -84,7 +86,8 @@ TEST(DsnCorpus, ExtractionRatesStayAboveFloors) {
     auto t0 = std::chrono::steady_clock::now();
     parsed[r.eml] = parse_feedback(raw);
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    raw_lower[r.eml] = lower(raw);
+    // RFC 2047 encoded-words decoded too: an encoded recipient is present in decoded form.
+    raw_lower[r.eml] = lower(raw) + "\n" + lower(dsn_detail::decode_encoded_words(raw));
   }
 
   std::map<std::string, Tally> fam;

@@ -63,3 +63,29 @@ TEST(DsnFormats, ReturnedOriginalsToIsNeverTheBouncedRecipient) {
 
 }  // namespace
 }  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+// RFC 6533: a utf-8 address type writes code points as \x{HEX}; RFC 2047 encoded-words appear
+// in recipients written by some MTAs. Both name the same mailbox as the plain UTF-8 form.
+TEST(DsnFormats, Utf8AndEncodedWordRecipientsAreDecoded) {
+  std::string dsn =
+      "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@bounce.example.com\r\n"
+      "Subject: Delivery Status Notification (Failure)\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+      "--b\r\nContent-Type: message/global-delivery-status\r\n\r\n"
+      "Reporting-MTA: dns; mx.example.net\r\n\r\n"
+      "Final-Recipient: utf-8; j\\x{00F8}rn@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+      "Final-Recipient: rfc822; =?utf-8?Q?m=C3=BCller?=@example.org\r\nAction: failed\r\n"
+      "Status: 5.1.1\r\n\r\n"
+      "--b--\r\n";
+  ParsedFeedback fb = parse_feedback(dsn);
+  ASSERT_EQ(fb.recipients.size(), 2u) << fb.reason;
+  EXPECT_EQ(fb.recipients[0].recipient, "j\xC3\xB8rn@example.org");
+  EXPECT_EQ(fb.recipients[1].recipient, "m\xC3\xBCller@example.org");
+}
+
+}  // namespace
+}  // namespace bouncegate
