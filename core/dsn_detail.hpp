@@ -107,6 +107,7 @@ void collect(const Part& p, Collected& c);
 bool is_local_char(char c);
 bool is_domain_char(char c);
 std::string lower_domain(std::string_view addr);
+std::string decode_imcea_smtp(std::string_view v);
 std::vector<AddrHit> find_addresses(std::string_view s, std::size_t limit = 64);
 std::string decode_utf8_address(std::string_view v);
 std::string decode_encoded_words(std::string_view v);

@@ -28,6 +28,21 @@ std::string lower_domain(std::string_view addr) {
 }
 
 // Finds bare addresses (local@domain.tld) in free text, left to right.
+std::string decode_imcea_smtp(std::string_view v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '+' && i + 2 < v.size() && hex_value(v[i + 1]) >= 0 && hex_value(v[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(v[i + 1]) * 16 + hex_value(v[i + 2]));
+      i += 2;
+    } else {
+      out += v[i];
+    }
+  }
+  std::size_t at = out.rfind('@');
+  if (at == std::string::npos || at == 0 || at + 1 == out.size()) return "";
+  return lower_domain(out);
+}
+
 std::vector<AddrHit> find_addresses(std::string_view s, std::size_t limit) {
   std::vector<AddrHit> hits;
   std::size_t from = 0;
@@ -44,7 +59,13 @@ std::vector<AddrHit> find_addresses(std::string_view s, std::size_t limit) {
     const bool ok = b < at && !domain.empty() && domain.find('.') != std::string_view::npos &&
                     domain.front() != '.' && is_alpha(domain.back());
     if (ok) {
-      hits.push_back({b, e - b, lower_domain(s.substr(b, e - b))});
+      std::string addr = lower_domain(s.substr(b, e - b));
+      // Exchange encapsulates non-SMTP addresses as IMCEA<type>-<encoded>@<org domain>: an
+      // IMCEAEX one (an X.500 legacyExchangeDN) names no mailbox anyone can mail; IMCEASMTP
+      // wraps an SMTP address with '+HH' escapes ('+40' is '@').
+      std::string_view local = std::string_view(addr).substr(0, at - b);
+      if (istarts(local, "imceasmtp-")) addr = decode_imcea_smtp(local.substr(10));
+      if (!istarts(local, "imceaex-") && !addr.empty()) hits.push_back({b, e - b, addr});
       from = e;
     } else {
       from = at + 1;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "core/dsn.hpp"
+#include "core/dsn_detail.hpp"
 #include "tests/support/dsn_samples.hpp"
 
 namespace bouncegate {
@@ -85,6 +86,28 @@ TEST(DsnFormats, Utf8AndEncodedWordRecipientsAreDecoded) {
   ASSERT_EQ(fb.recipients.size(), 2u) << fb.reason;
   EXPECT_EQ(fb.recipients[0].recipient, "j\xC3\xB8rn@example.org");
   EXPECT_EQ(fb.recipients[1].recipient, "m\xC3\xBCller@example.org");
+}
+
+// Exchange NDRs name the recipient in the human text; the diagnostic may carry an IMCEAEX
+// (X.500) address that is no mailbox, or an IMCEASMTP one that wraps the SMTP address.
+TEST(DsnFormats, ExchangeNdrRecipientFromTheTextNotTheX500Address) {
+  std::string ndr =
+      "From: postmaster@contoso.example\r\nTo: app@example.com\r\nSubject: Undeliverable: hi\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"x\"\r\n\r\n"
+      "--x\r\nContent-Type: text/plain\r\n\r\nDelivery has failed to these recipients or "
+      "groups:\r\n\r\nJohn Smith (john.smith@contoso.example)\r\nThe e-mail address you entered "
+      "couldn't be found.\r\n\r\nDiagnostic information for administrators:\r\n\r\n"
+      "IMCEAEX-_O=CONTOSO_OU=EXCHANGE+20ADMINISTRATIVE+20GROUP_CN=RECIPIENTS_CN=john.smith@"
+      "contoso.example\r\n#550 5.1.1 RESOLVER.ADR.ExRecipNotFound; not found ##\r\n\r\n"
+      "--x\r\nContent-Type: message/rfc822\r\n\r\nFrom: app@example.com\r\n"
+      "To: all-staff@contoso.example\r\nMessage-ID: <x1@example.com>\r\nSubject: hi\r\n\r\nhi\r\n"
+      "--x--\r\n";
+  ParsedFeedback fb = parse_feedback(ndr);
+  ASSERT_EQ(fb.recipients.size(), 1u) << fb.reason;
+  EXPECT_EQ(fb.recipients[0].recipient, "john.smith@contoso.example");
+  // The local part after "IMCEASMTP-" holds the whole address.
+  EXPECT_EQ(dsn_detail::decode_imcea_smtp("jane+2Edoe+40fabrikam+2Eexample"),
+            "jane.doe@fabrikam.example");
 }
 
 }  // namespace
