@@ -77,6 +77,14 @@ TEST(Escape, ControlsBackslashAndC1AreEscapedUtf8Kept) {
   EXPECT_EQ(escape_control("caf\xc3\xa9"), "caf\xc3\xa9");  // ordinary UTF-8 stays
   EXPECT_EQ(escape_control("l1\nl2", true), "l1\nl2");
   EXPECT_EQ(escape_control("l1\nl2"), "l1\\x0al2");
+  // Bytes that are no UTF-8: a lone CSI (0x9B), a stray continuation, a cut-short sequence.
+  EXPECT_EQ(escape_control("a\x9b"
+                           "31m"),
+            "a\\x9b31m");
+  EXPECT_EQ(escape_control("x\xc3"), "x\\xc3");
+  EXPECT_EQ(escape_control("\xc0\xaf"), "\\xc0\\xaf");        // overlong '/'
+  EXPECT_EQ(escape_control("\xe2\x82\xac"), "\xe2\x82\xac");  // the euro sign stays
+  EXPECT_TRUE(has_control("a\x9b"));
   EXPECT_FALSE(has_control("plain text"));
   EXPECT_TRUE(has_control("x\ty"));
 }
