@@ -62,6 +62,13 @@ milter_port=$(free_port)
 
 "$bin_dir/bouncegate-milter" --config "$tmp/bouncegate.yaml" >"$tmp/milter.log" 2>&1 &
 milter_pid=$!
+# Scenarios send signals (SIGHUP reloads): wait until the milter has blocked them and logged
+# "started", or a signal sent during start-up takes its default action and kills it.
+for _ in $(seq 200); do
+  grep -q '>started ' "$tmp/milter.log" 2>/dev/null && break
+  kill -0 "$milter_pid" 2>/dev/null || break
+  sleep 0.05
+done
 
 rc=0
 BG_CLI="$bin_dir/bouncegate" BG_CONFIG="$tmp/bouncegate.yaml" MILTER_LOG="$tmp/milter.log" \
