@@ -1,10 +1,12 @@
-// The admin CLI's shared pieces: argument parsing, exit codes and the verb table.
+// The admin CLI's shared pieces: parsed arguments, exit codes, the verbs and the helpers more
+// than one verb file uses. Options are declared once, in the verb table (cli/verbs.cpp).
 #pragma once
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,16 +30,18 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// "--name value", "--name=value" and "--flag"; the rest are positional.
+// One verb's parsed arguments: the options given (by name, without "--"), the flags set and the
+// positional arguments. Only options the verb declares ever get here.
 class Args {
  public:
-  Args(const std::vector<std::string>& argv, const std::vector<std::string>& flags);
+  Args() = default;
+  Args(std::map<std::string, std::string> opts, std::vector<std::string> flags,
+       std::vector<std::string> positional)
+      : opts_(std::move(opts)), flags_(std::move(flags)), pos_(std::move(positional)) {}
   std::optional<std::string> opt(const std::string& name) const;
   std::string opt_or(const std::string& name, const std::string& def) const;
   bool flag(const std::string& name) const;
   const std::vector<std::string>& positional() const { return pos_; }
-  // Throws UsageError when an option that no verb reads was given.
-  void reject_unknown(const std::vector<std::string>& known) const;
 
  private:
   std::map<std::string, std::string> opts_;
@@ -49,7 +53,8 @@ struct Context {
   Args args;
   std::string config_path;
   bool json = false;
-  std::shared_ptr<const Config> config;  // loaded lazily by load()
+  bool config_given = false;             // --config or $BOUNCEGATE_CONFIG, not the default path
+  std::shared_ptr<const Config> config;  // loaded lazily by cfg()
   std::unique_ptr<SuppressionStore> store_;
   const Config& cfg();
   SuppressionStore& store();
@@ -57,7 +62,44 @@ struct Context {
 
 using Verb = std::function<int(Context&)>;
 
-// Verbs defined in other files of cli/ (registered in main.cpp's table).
+// One option of a verb: `value` names its argument ("DURATION"); empty for a flag.
+struct OptionSpec {
+  std::string name;
+  std::string value;
+  std::string help;
+};
+struct VerbSpec {
+  std::string name;
+  std::string positionals;  // "ADDR", "[REPLY...]", "" for none
+  std::string summary;
+  std::vector<OptionSpec> options;
+  Verb run;
+};
+// Every verb with its options and help: the one place usage text comes from.
+const std::vector<VerbSpec>& verb_table();
+
+// Helpers shared by the verb files (cli/common.cpp).
+std::string need_address(const std::string& raw);
+std::string entry_json(const Entry& e);
+void print_entry_text(const Entry& e);
+EventContext cli_context(const Args& args);
+// --since/--until: a duration ago ("7d") or an ISO time ("2026-11-27T10:00:00Z"); ms.
+int64_t time_option(const Args& args, const std::string& name, int64_t def_ms);
+
+// The verbs, by file.
+int cmd_check_config(Context& ctx);  // inspect.cpp
+int cmd_classify(Context& ctx);
+int cmd_record(Context& ctx);  // entries.cpp
+int cmd_gate(Context& ctx);
+int cmd_show(Context& ctx);
+int cmd_list(Context& ctx);
+int cmd_add(Context& ctx);
+int cmd_remove(Context& ctx);
+int cmd_resubscribe(Context& ctx);
+int cmd_import(Context& ctx);  // transfer.cpp
+int cmd_export(Context& ctx);
+int cmd_report(Context& ctx);  // report.cpp
+int cmd_stats(Context& ctx);   // stats.cpp
 int cmd_ingest(Context& ctx);  // ingest.cpp: DSN/ARF on stdin (Postfix pipe)
 int cmd_token(Context& ctx);   // token.cpp: seal/open unsubscribe tokens
 

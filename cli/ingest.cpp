@@ -80,7 +80,6 @@ std::optional<OutcomeRecord> outcome_for_recipient(const Config& cfg, const Fail
 }  // namespace
 
 int cmd_ingest(Context& ctx) {
-  ctx.args.reject_unknown({"config", "json", "dry-run"});
   if (ctx.args.positional().size() > 1)
     throw UsageError("ingest [--dry-run] [ENVELOPE-RECIPIENT] < message");
   bool dry_run = ctx.args.flag("dry-run");

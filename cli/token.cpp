@@ -10,7 +10,6 @@
 namespace bouncegate::cli {
 
 int cmd_token(Context& ctx) {
-  ctx.args.reject_unknown({"config", "json", "list"});
   const auto& pos = ctx.args.positional();
   if (pos.size() != 2 || (pos[0] != "seal" && pos[0] != "open"))
     throw UsageError("token seal --list ID ADDR | token open TOKEN");

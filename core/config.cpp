@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/access.hpp"
+#include "core/endpoint.hpp"
 
 namespace bouncegate {
 
@@ -177,6 +178,23 @@ class Section {
   void duration(const std::string& key, Millis& out, Millis lo, Millis hi) {
     auto n = get(key);
     if (n && !n.IsNull()) out = duration_of(n, key, lo, hi);
+  }
+  // A listen address, checked here so that check-config refuses what a daemon would.
+  void endpoint(const std::string& key, std::string& out, bool may_be_empty) {
+    auto n = get(key);
+    if (!n || n.IsNull()) return;
+    out = scalar(n, key);
+    if (out.empty() && may_be_empty) return;
+    std::string why;
+    if (!parse_endpoint(out, &why)) fail(n, key, "'" + out + "': " + why);
+  }
+  void endpoints(const std::string& key, std::vector<std::string>& out) {
+    strings(key, out);
+    auto n = get(key);
+    std::string why;
+    for (size_t i = 0; i < out.size(); ++i)
+      if (!parse_endpoint(out[i], &why))
+        fail(n && n.IsSequence() ? n[i] : n, key, "'" + out[i] + "': " + why);
   }
   void strings(const std::string& key, std::vector<std::string>& out) {
     auto n = get(key);
@@ -489,7 +507,7 @@ void load_upstream(Section s, UpstreamConfig& u) {
 }
 
 void load_relay(Section s, RelayConfig& r) {
-  s.strings("listen", r.listen);
+  s.endpoints("listen", r.listen);
   auto allow = s.get("allow");
   if (allow && !allow.IsNull()) {
     // Checked here so that every binary's check-config refuses a bad network, with its line.
@@ -522,7 +540,7 @@ void load_relay(Section s, RelayConfig& r) {
 }
 
 void load_web(Section s, WebConfig& w) {
-  s.str("listen", w.listen);
+  s.endpoint("listen", w.listen, false);
   auto sec = s.get("event_grid_secret_file");
   if (sec && !sec.IsNull()) {
     w.event_grid_secret_file = s.scalar(sec, "event_grid_secret_file");
@@ -588,9 +606,9 @@ void load_logging(Section s, LoggingConfig& l) {
 }
 
 void load_metrics(Section s, MetricsConfig& m) {
-  s.str("milter_listen", m.milter_listen);
-  s.str("relay_listen", m.relay_listen);
-  s.str("web_listen", m.web_listen);
+  s.endpoint("milter_listen", m.milter_listen, true);
+  s.endpoint("relay_listen", m.relay_listen, true);
+  s.endpoint("web_listen", m.web_listen, true);
   s.strings("top_domains", m.top_domains);
   s.finish();
 }

@@ -92,6 +92,17 @@ OutcomeRecord outcome_for_class(const Config& cfg, const std::string& address, O
   return r;
 }
 
+OutcomeRecord operator_entry(const Config& cfg, const std::string& address, OutcomeClass cls,
+                             RecordOrigin origin) {
+  EventContext ctx;
+  ctx.source = Source::cli;
+  OutcomeRecord r = outcome_for_class(cfg, address, cls, "", "", ctx,
+                                      origin == RecordOrigin::import ? "import" : "manual");
+  if (r.action == Action::record || r.action == Action::ignore) r.action = Action::suppress;
+  r.origin = origin;
+  return r;
+}
+
 void assign_record_id(OutcomeRecord& o) {
   if (!o.dedupe_id.empty()) return;
   unsigned char r[16];

@@ -38,6 +38,12 @@ OutcomeRecord outcome_for_class(const Config& cfg, const std::string& address, O
                                 const std::string& code, const std::string& text,
                                 const EventContext& ctx, const std::string& rule);
 
+// An operator's `add` or an imported row: the class's configured action decides, as for every
+// outcome (complaint: permanent; unsubscribe: refused for the list; soft: defer), except that an
+// entry an operator asked for is never merely recorded: record or ignore becomes a lease.
+OutcomeRecord operator_entry(const Config& cfg, const std::string& address, OutcomeClass cls,
+                             RecordOrigin origin);
+
 // Gives an outcome a random idempotency key (checked inside the record script) when it has
 // none: a write that timed out but was applied, then retried or replayed from the journal, is
 // counted once. Kept for kRecordIdTtl, longer than any journal is expected to wait.

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/endpoint.hpp"
+
 namespace bouncegate {
 namespace {
 
@@ -128,25 +130,35 @@ std::string Metrics::render() const {
 }
 
 MetricsServer::MetricsServer(const std::string& listen) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("metrics listen: expected host:port");
-  std::string host = listen.substr(0, colon);
-  int port = std::atoi(listen.c_str() + colon + 1);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1)
-    throw std::runtime_error("metrics listen: '" + host + "' is not an IPv4 address");
-  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  std::string why;
+  auto ep = parse_endpoint(listen, &why, true);
+  if (!ep) throw std::runtime_error("metrics listen '" + listen + "': " + why);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (ep->ipv6) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_port = htons(ep->port);
+    inet_pton(AF_INET6, ep->host.c_str(), &a6->sin6_addr);
+    len = sizeof *a6;
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&ss);
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons(ep->port);
+    inet_pton(AF_INET, ep->host.c_str(), &a4->sin_addr);
+    len = sizeof *a4;
+  }
+  fd_ = socket(ep->ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("metrics listen: no socket");
   int one = 1;
   setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 16) != 0) {
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd_, 16) != 0) {
     close(fd_);
     throw std::runtime_error("metrics listen: cannot bind " + listen);
   }
-  socklen_t len = sizeof a;
-  getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = ntohs(ep->ipv6 ? reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port
+                         : reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
   thread_ = std::thread([this] {
     while (!stop_) {
       pollfd p{fd_, POLLIN, 0};

@@ -62,4 +62,8 @@ std::optional<SmtpCommand> smtp_command_from(std::string_view s) {
   return find_name<SmtpCommand>(kCommandNames, up);
 }
 
+bool counts_as_block(OutcomeClass c) {
+  return c == OutcomeClass::reputation || c == OutcomeClass::sender || c == OutcomeClass::content;
+}
+
 }  // namespace bouncegate

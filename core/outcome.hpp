@@ -51,6 +51,9 @@ std::string_view to_string(Action a);
 std::string_view to_string(SmtpCommand c);
 std::optional<OutcomeClass> outcome_class_from(std::string_view s);
 std::optional<Action> action_from(std::string_view s);
+// A block against the sender, not a fault of the recipient: reputation, sender, content. These
+// are what block rates count and what a provider support case is about.
+bool counts_as_block(OutcomeClass c);
 // Accepts CONNECT, EHLO, HELO, STARTTLS, AUTH, MAIL, RCPT, DATA, DATA-END (or DATA_END), any.
 std::optional<SmtpCommand> smtp_command_from(std::string_view s);
 

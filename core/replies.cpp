@@ -1,6 +1,8 @@
 // Reply policy: templates for gated recipients and the fixed temporary replies for failures.
 #include "core/replies.hpp"
 
+#include "core/lease_text.hpp"
+
 namespace bouncegate {
 
 std::string SmtpReplyText::line() const {
@@ -59,7 +61,7 @@ SmtpReplyText gate_reply(const SuppressionConfig& cfg, const GateDecision& d,
   replace_all(tpl, "{until}", until);
   replace_all(tpl, "{class}", d.entry ? d.entry->cls : "");
   replace_all(tpl, "{level}", d.entry ? std::to_string(d.entry->level) : "0");
-  replace_all(tpl, "{lease}", ttl >= 0 ? format_duration(Millis(ttl)) : "permanent");
+  replace_all(tpl, "{lease}", lease_text(ttl));
   replace_all(tpl, "{list}", d.list);
   // Nothing from the store may break the reply onto a second line.
   for (auto& c : tpl)

@@ -1,8 +1,6 @@
-// SuppressionStore over Redis: Lua scripts for gate/record/unsubscribe/remove (atomic, one
-// round trip each, EVALSHA with EVAL fallback on NOSCRIPT) and plain reads for the CLI.
+// SuppressionStore over Redis: the Lua scripts of core/lua (atomic, one round trip each,
+// EVALSHA with EVAL fallback on NOSCRIPT; names in core/store_scripts) and plain reads.
 #include "core/store.hpp"
-
-#include <openssl/sha.h>
 
 #include <chrono>
 #include <cstdio>
@@ -14,183 +12,10 @@
 #include "core/address.hpp"
 #include "core/escape.hpp"
 #include "core/metrics.hpp"
+#include "core/store_scripts.hpp"
 
 namespace bouncegate {
 namespace {
-
-// KEYS: s:{addr}, u:{addr}, events. ARGV: now, list, queue_id, message_id, source, addr,
-// maxlen, dry_run, ladder(ms)...
-// Returns {result, class, level, pttl, code, text, hits, action, list, first_ms, last_ms, source}.
-constexpr const char* kGateLua = R"LUA(
-local now = tonumber(ARGV[1])
-local list = ARGV[2]
-local nfixed = 8
-local nladder = #ARGV - nfixed
-local function log(result, class, action, code, level)
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'kind', 'gate', 'ts', ARGV[1],
-    'addr', ARGV[6], 'result', result, 'class', class, 'action', action, 'code', code,
-    'level', tostring(level), 'list', list, 'queue_id', ARGV[3], 'message_id', ARGV[4],
-    'source', ARGV[5], 'dry_run', ARGV[8])
-end
-if list ~= '' then
-  local u = redis.call('HMGET', KEYS[2], list, '*')
-  local hit = nil
-  if u[1] then hit = list elseif u[2] then hit = '*' end
-  if hit then
-    log('unsubscribed', 'unsubscribe', 'reject', '', 0)
-    return {'unsubscribed', 'unsubscribe', 0, -1, '', '', 0, 'reject', hit, 0, 0, 'web'}
-  end
-end
-local h = redis.call('HMGET', KEYS[1], 'class', 'level', 'code', 'text', 'hits', 'action',
-                     'first_ms', 'last_ms', 'source')
-if not h[1] then return {'pass'} end
-local action = h[6] or 'suppress'
-local level = tonumber(h[2]) or 0
-local hits = tonumber(h[5]) or 0
-local pttl
-if ARGV[8] == '1' then
-  pttl = redis.call('PTTL', KEYS[1])
-else
-  hits = redis.call('HINCRBY', KEYS[1], 'hits', 1)
-  if action == 'suppress' or action == 'defer' then
-    -- The lease ladder: a hit during a lease moves one step up (capped) and restarts it.
-    level = math.min(level + 1, nladder - 1)
-    pttl = tonumber(ARGV[nfixed + 1 + level])
-    redis.call('HSET', KEYS[1], 'level', level, 'hit_ms', ARGV[1])
-    redis.call('PEXPIRE', KEYS[1], pttl)
-  else
-    redis.call('HSET', KEYS[1], 'hit_ms', ARGV[1])
-    pttl = redis.call('PTTL', KEYS[1])
-  end
-end
-local result = 'reject'
-if action == 'defer' then result = 'defer' end
-log(result, h[1], action, h[3] or '', level)
-return {result, h[1], level, pttl, h[3] or '', h[4] or '', hits, action, '', tonumber(h[7]) or 0,
-        tonumber(h[8]) or 0, h[9] or ''}
-)LUA";
-
-// KEYS: s:{addr}, events, stat:{domain}:{hour}, u:{addr}, seen:{id} (dedupe mark).
-// ARGV: now, class, action, code, text, source, queue_id, message_id, rule, addr, maxlen,
-// stats_ttl_s, ttl_override_ms ('' none), reason, dedupe_ttl_ms ('' none), verified ('', yes,
-// no: counted as "unverified"), ladder(ms)...
-// Returns {changed, class, level, pttl, code, text, hits, action, '', first_ms, last_ms, source}:
-// the gate script's layout, so one parser reads both; {-1} when the dedupe mark existed.
-constexpr const char* kRecordLua = R"LUA(
-local now = ARGV[1]
-local class, action = ARGV[2], ARGV[3]
-local nfixed = 16
--- The dedupe mark and the record are one atomic step: an event is never marked without being
--- recorded, nor recorded twice.
-if ARGV[15] ~= '' and not redis.call('SET', KEYS[5], '1', 'NX', 'PX', ARGV[15]) then
-  return {-1}
-end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[11], '*', 'kind', 'outcome', 'ts', now,
-  'addr', ARGV[10], 'class', class, 'action', action, 'code', ARGV[4], 'text', ARGV[5],
-  'source', ARGV[6], 'queue_id', ARGV[7], 'message_id', ARGV[8], 'rule', ARGV[9],
-  'reason', ARGV[14], 'verified', ARGV[16])
--- An unverified report is evidence of nothing about the domain's deliveries.
-redis.call('HINCRBY', KEYS[3], ARGV[16] == 'no' and 'unverified' or class, 1)
-redis.call('EXPIRE', KEYS[3], ARGV[12])
-if action == 'reject' then
-  redis.call('HSETNX', KEYS[4], '*', now)
-  return {1}
-end
-if action ~= 'suppress' and action ~= 'defer' and action ~= 'suppress_permanent' then
-  return {0}
-end
-local short = string.sub(ARGV[5], 1, 512)
-local exists = redis.call('EXISTS', KEYS[1])
-local old_action = redis.call('HGET', KEYS[1], 'action')
-if exists == 0 then
-  redis.call('HSET', KEYS[1], 'class', class, 'action', action, 'level', 0, 'code', ARGV[4],
-    'text', short, 'source', ARGV[6], 'first_ms', now, 'last_ms', now, 'hits', 0,
-    'reason', ARGV[14])
-elseif old_action == 'suppress_permanent' and action ~= 'suppress_permanent' then
-  -- A permanent entry (complaint) is never turned back into a lease by a later bounce.
-  redis.call('HSET', KEYS[1], 'last_ms', now)
-  action = 'suppress_permanent'
-else
-  redis.call('HSET', KEYS[1], 'class', class, 'action', action, 'code', ARGV[4], 'text', short,
-    'source', ARGV[6], 'last_ms', now, 'reason', ARGV[14])
-end
-local level = tonumber(redis.call('HGET', KEYS[1], 'level')) or 0
-if action == 'suppress_permanent' then
-  redis.call('PERSIST', KEYS[1])
-elseif exists == 0 then
-  local ttl = tonumber(ARGV[13]) or tonumber(ARGV[nfixed + 1])
-  redis.call('PEXPIRE', KEYS[1], ttl)
-else
-  -- A new outcome during a lease keeps the level and never shortens the lease.
-  local want = tonumber(ARGV[13]) or tonumber(ARGV[nfixed + 1 + level])
-  local cur = redis.call('PTTL', KEYS[1])
-  if cur < 0 or cur < want then redis.call('PEXPIRE', KEYS[1], want) end
-end
-local h = redis.call('HMGET', KEYS[1], 'class', 'code', 'text', 'hits', 'action', 'first_ms',
-  'last_ms', 'source')
-return {1, h[1], level, redis.call('PTTL', KEYS[1]), h[2], h[3], tonumber(h[4]) or 0, h[5], '',
-  tonumber(h[6]) or 0, tonumber(h[7]) or 0, h[8]}
-)LUA";
-
-// KEYS: u:{addr}, events. ARGV: now, list, addr, source, maxlen, queue_id.
-constexpr const char* kUnsubscribeLua = R"LUA(
-local added = redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'kind', 'unsubscribe', 'ts', ARGV[1],
-  'addr', ARGV[3], 'class', 'unsubscribe', 'action', 'reject', 'list', ARGV[2],
-  'source', ARGV[4], 'queue_id', ARGV[6], 'new', tostring(added))
-return added
-)LUA";
-
-// KEYS: s:{addr}, u:{addr}, events. ARGV: now, addr, source, maxlen.
-constexpr const char* kRemoveLua = R"LUA(
-local n = redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'kind', 'remove', 'ts', ARGV[1],
-  'addr', ARGV[2], 'class', '', 'action', 'remove', 'source', ARGV[3], 'removed', tostring(n))
-return n
-)LUA";
-
-// KEYS: rl:{bucket}. ARGV: now, per_minute, per_hour. Two token buckets in one hash.
-constexpr const char* kRateLua = R"LUA(
-local now = tonumber(ARGV[1])
-local function bucket(name, cap, window)
-  if cap <= 0 then return true, nil end
-  local t = redis.call('HMGET', KEYS[1], name .. ':tokens', name .. ':ts')
-  local tokens = tonumber(t[1]) or cap
-  local ts = tonumber(t[2]) or now
-  tokens = math.min(cap, tokens + (now - ts) * cap / window)
-  return tokens >= 1, tokens
-end
-local pm, hm = tonumber(ARGV[2]), tonumber(ARGV[3])
-local ok1, t1 = bucket('m', pm, 60000)
-local ok2, t2 = bucket('h', hm, 3600000)
-if not (ok1 and ok2) then return 0 end
-if t1 then redis.call('HSET', KEYS[1], 'm:tokens', t1 - 1, 'm:ts', now) end
-if t2 then redis.call('HSET', KEYS[1], 'h:tokens', t2 - 1, 'h:ts', now) end
-redis.call('PEXPIRE', KEYS[1], 7200000)
-return 1
-)LUA";
-
-struct Script {
-  const char* body;
-  std::string sha;
-};
-
-std::vector<Script>& scripts() {
-  static std::vector<Script> s = [] {
-    std::vector<Script> v = {
-        {kGateLua, ""}, {kRecordLua, ""}, {kUnsubscribeLua, ""}, {kRemoveLua, ""}, {kRateLua, ""}};
-    for (auto& sc : v) {
-      unsigned char d[SHA_DIGEST_LENGTH];
-      SHA1(reinterpret_cast<const unsigned char*>(sc.body), strlen(sc.body), d);
-      char hex[SHA_DIGEST_LENGTH * 2 + 1];
-      for (int i = 0; i < SHA_DIGEST_LENGTH; ++i) snprintf(hex + 2 * i, 3, "%02x", d[i]);
-      sc.sha = hex;
-    }
-    return v;
-  }();
-  return s;
-}
-enum ScriptId { kGate, kRecord, kUnsub, kRemove, kRate };
 
 std::string str_of(const RedisValue& v) {
   if (v.type == RedisValue::integer) return std::to_string(v.integer_value);
@@ -266,6 +91,18 @@ Entry entry_from_hash(const std::string& addr, const RedisValue& h, int64_t pttl
   return e;
 }
 
+// A u:{addr} field: list -> "ms source" (older entries hold only "ms").
+SuppressionStore::Unsubscription unsubscription_of(const std::string& addr, const std::string& list,
+                                                   const std::string& value) {
+  SuppressionStore::Unsubscription u;
+  u.address = addr;
+  u.list = list;
+  auto sp = value.find(' ');
+  u.at_ms = std::atoll(value.substr(0, sp).c_str());
+  if (sp != std::string::npos) u.source = value.substr(sp + 1);
+  return u;
+}
+
 // Journal lines: tab-separated fields with \t, \n and \\ escaped.
 std::string esc(const std::string& s) {
   std::string o;
@@ -315,19 +152,22 @@ std::string_view to_string(GateResult r) {
   return "?";
 }
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+std::string_view to_string(RecordOrigin o) {
+  switch (o) {
+    case RecordOrigin::outcome:
+      return "outcome";
+    case RecordOrigin::manual:
+      return "manual";
+    case RecordOrigin::import:
+      return "import";
+  }
+  return "outcome";
 }
 
-std::string utc_iso(int64_t ms) {
-  time_t t = static_cast<time_t>(ms / 1000);
-  tm g;
-  gmtime_r(&t, &g);
-  char buf[32];
-  strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &g);
-  return buf;
+std::optional<RecordOrigin> record_origin_from(std::string_view s) {
+  for (auto o : {RecordOrigin::outcome, RecordOrigin::manual, RecordOrigin::import})
+    if (s == to_string(o)) return o;
+  return std::nullopt;
 }
 
 SuppressionStore::SuppressionStore(const RedisConfig& redis, const SuppressionConfig& suppression)
@@ -341,8 +181,9 @@ std::string SuppressionStore::key_for(const std::string& address) const {
 
 RedisValue SuppressionStore::run_script(int which, const std::vector<std::string>& keys,
                                         const std::vector<std::string>& args) {
-  static const char* kOpNames[] = {"gate", "record", "unsubscribe", "remove", "rate"};
-  const Script& sc = scripts()[which];
+  const auto& sc = store_scripts::script(static_cast<store_scripts::Id>(which));
+  if (keys.size() != sc.keys.size() || args.size() < sc.args.size())
+    throw std::logic_error(std::string(sc.name) + " script: wrong number of keys or arguments");
   std::vector<std::string> argv = {"EVALSHA", sc.sha, std::to_string(keys.size())};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
@@ -360,10 +201,10 @@ RedisValue SuppressionStore::run_script(int which, const std::vector<std::string
     metrics.observe(
         "bouncegate_store_call_seconds",
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-        {{"op", kOpNames[which]}});
+        {{"op", sc.name}});
     return v;
   } catch (const StoreError&) {
-    metrics.inc("bouncegate_store_errors_total", {{"op", kOpNames[which]}});
+    metrics.inc("bouncegate_store_errors_total", {{"op", sc.name}});
     throw;
   }
 }
@@ -371,18 +212,18 @@ RedisValue SuppressionStore::run_script(int which, const std::vector<std::string
 GateDecision SuppressionStore::gate(const std::string& address, const std::string& list,
                                     const EventContext& ctx, bool dry_run) {
   const std::string& p = redis_cfg_.key_prefix;
-  std::vector<std::string> args = {std::to_string(now_ms()),
-                                   list,
-                                   ctx.queue_id,
-                                   ctx.message_id,
-                                   std::string(to_string(ctx.source)),
-                                   address,
-                                   std::to_string(sup_.events_maxlen),
-                                   dry_run ? "1" : "0"};
-  const auto& ladder = ladder_args();
-  args.insert(args.end(), ladder.begin(), ladder.end());
+  store_scripts::Args a(store_scripts::kGate);
+  a.set("now", std::to_string(now_ms()))
+      .set("list", list)
+      .set("queue_id", ctx.queue_id)
+      .set("message_id", ctx.message_id)
+      .set("source", std::string(to_string(ctx.source)))
+      .set("addr", address)
+      .set("maxlen", std::to_string(sup_.events_maxlen))
+      .set("dry_run", dry_run ? "1" : "0");
   RedisValue v =
-      run_script(kGate, {key_for(address), p + "u:{" + address + "}", p + "events"}, args);
+      run_script(store_scripts::kGate, {key_for(address), p + "u:{" + address + "}", p + "events"},
+                 a.done(ladder_args()));
   GateDecision d;
   if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("gate: unexpected reply");
   const std::string r = str_of(v.elements[0]);
@@ -399,40 +240,47 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
   return d;
 }
 
-std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o, bool* duplicate) {
+SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& o,
+                                                           int64_t now) const {
   const std::string& p = redis_cfg_.key_prefix;
-  int64_t now = now_ms();
   std::string domain = o.counts_for_domain ? domain_of(o.address) : std::string();
   // Texts from the network are stored escaped (multi-line replies keep their line breaks):
   // nothing read back from Redis can drive a terminal or forge a log line.
   std::string text =
       escape_control_for_storage(o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text);
-  std::vector<std::string> args = {
-      std::to_string(now),
-      std::string(to_string(o.cls)),
-      std::string(to_string(o.action)),
-      escape_control_for_storage(o.code),
-      text,
-      std::string(to_string(o.ctx.source)),
-      escape_control_for_storage(o.ctx.queue_id),
-      escape_control_for_storage(o.ctx.message_id),
-      o.rule,
-      o.address,
-      std::to_string(sup_.events_maxlen),
-      std::to_string(sup_.stats_ttl.count() / 1000),
-      o.ttl ? std::to_string(o.ttl->count()) : std::string(),
-      escape_control_for_storage(o.reason),
-      o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count()),
-      o.verified};
-  const auto& ladder = ladder_args();
-  args.insert(args.end(), ladder.begin(), ladder.end());
-  RedisValue v =
-      run_script(kRecord,
-                 {key_for(o.address), p + "events",
-                  p + "stat:{" + (domain.empty() ? "-" : domain) + "}:" + hour_stamp(now),
-                  p + "u:{" + o.address + "}",
-                  p + "seen:" + (o.dedupe_id.empty() ? std::string("-") : o.dedupe_id)},
-                 args);
+  ScriptCall c;
+  c.keys = {key_for(o.address), p + "events",
+            p + "stat:{" + (domain.empty() ? "-" : domain) + "}:" + hour_stamp(now),
+            p + "u:{" + o.address + "}",
+            p + "seen:" + (o.dedupe_id.empty() ? std::string("-") : o.dedupe_id)};
+  store_scripts::Args a(store_scripts::kRecord);
+  a.set("now", std::to_string(now))
+      .set("class", std::string(to_string(o.cls)))
+      .set("action", std::string(to_string(o.action)))
+      .set("code", escape_control_for_storage(o.code))
+      .set("text", text)
+      .set("source", std::string(to_string(o.ctx.source)))
+      .set("queue_id", escape_control_for_storage(o.ctx.queue_id))
+      .set("message_id", escape_control_for_storage(o.ctx.message_id))
+      .set("rule", o.rule)
+      .set("addr", o.address)
+      .set("maxlen", std::to_string(sup_.events_maxlen))
+      .set("stats_ttl_s", std::to_string(sup_.stats_ttl.count() / 1000))
+      .set("ttl_override_ms", o.ttl ? std::to_string(o.ttl->count()) : std::string())
+      .set("reason", escape_control_for_storage(o.reason))
+      .set("dedupe_ttl_ms",
+           o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count()))
+      .set("verified", o.verified)
+      .set("origin", std::string(to_string(o.origin)))
+      .set("list", escape_control_for_storage(o.list))
+      .set("first_seen_ms", o.first_seen_ms ? std::to_string(o.first_seen_ms) : std::string())
+      .set("last_seen_ms", o.last_seen_ms ? std::to_string(o.last_seen_ms) : std::string());
+  c.args = a.done(ladder_args());
+  return c;
+}
+
+std::optional<Entry> SuppressionStore::record_result(const OutcomeRecord& o, const RedisValue& v,
+                                                     bool* duplicate) {
   if (v.type != RedisValue::array || v.elements.empty())
     throw StoreError("record: unexpected reply");
   bool dup = v.elements[0].type == RedisValue::integer && v.elements[0].integer_value < 0;
@@ -445,21 +293,139 @@ std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o, bool* dupl
   return entry_from_script(o.address, v);
 }
 
+std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o, bool* duplicate) {
+  ScriptCall c = record_call(o, now_ms());
+  return record_result(o, run_script(store_scripts::kRecord, c.keys, c.args), duplicate);
+}
+
+size_t SuppressionStore::record_batch(const std::vector<OutcomeRecord>& batch) {
+  if (batch.empty()) return 0;
+  const auto& sc = store_scripts::script(store_scripts::kRecord);
+  // Loads the script first so that every pipelined EVALSHA finds it.
+  RedisValue loaded = pool_.command({"SCRIPT", "LOAD", sc.body});
+  if (loaded.type == RedisValue::error) throw StoreError("script load: " + loaded.str);
+  int64_t now = now_ms();
+  std::vector<std::vector<std::string>> cmds;
+  cmds.reserve(batch.size());
+  for (const auto& o : batch) {
+    ScriptCall c = record_call(o, now);
+    std::vector<std::string> argv = {"EVALSHA", sc.sha, std::to_string(c.keys.size())};
+    argv.insert(argv.end(), c.keys.begin(), c.keys.end());
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    cmds.push_back(std::move(argv));
+  }
+  auto replies = pool_.pipeline(cmds);
+  size_t written = 0;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].type == RedisValue::error)
+      throw StoreError("record: " + replies[i].str + " (row " + std::to_string(i + 1) +
+                       " of the batch; the rows before it were written)");
+    bool dup = false;
+    record_result(batch[i], replies[i], &dup);
+    if (!dup) ++written;
+  }
+  return written;
+}
+
 void SuppressionStore::unsubscribe(const std::string& address, const std::string& list,
                                    const EventContext& ctx) {
   const std::string& p = redis_cfg_.key_prefix;
-  run_script(
-      kUnsub, {p + "u:{" + address + "}", p + "events"},
-      {std::to_string(now_ms()), list.empty() ? "*" : list, address,
-       std::string(to_string(ctx.source)), std::to_string(sup_.events_maxlen), ctx.queue_id});
+  store_scripts::Args a(store_scripts::kUnsubscribe);
+  a.set("now", std::to_string(now_ms()))
+      .set("list", list.empty() ? "*" : list)
+      .set("addr", address)
+      .set("source", std::string(to_string(ctx.source)))
+      .set("maxlen", std::to_string(sup_.events_maxlen))
+      .set("queue_id", ctx.queue_id);
+  run_script(store_scripts::kUnsubscribe, {p + "u:{" + address + "}", p + "events"}, a.done());
 }
 
 bool SuppressionStore::remove(const std::string& address, const EventContext& ctx) {
   const std::string& p = redis_cfg_.key_prefix;
-  RedisValue v = run_script(kRemove, {key_for(address), p + "u:{" + address + "}", p + "events"},
-                            {std::to_string(now_ms()), address, std::string(to_string(ctx.source)),
-                             std::to_string(sup_.events_maxlen)});
+  store_scripts::Args a(store_scripts::kRemove);
+  a.set("now", std::to_string(now_ms()))
+      .set("addr", address)
+      .set("source", std::string(to_string(ctx.source)))
+      .set("maxlen", std::to_string(sup_.events_maxlen));
+  RedisValue v = run_script(store_scripts::kRemove,
+                            {key_for(address), p + "u:{" + address + "}", p + "events"}, a.done());
   return int_of(v) > 0;
+}
+
+bool SuppressionStore::resubscribe(const std::string& address, const std::string& list,
+                                   const EventContext& ctx) {
+  const std::string& p = redis_cfg_.key_prefix;
+  store_scripts::Args a(store_scripts::kResubscribe);
+  a.set("now", std::to_string(now_ms()))
+      .set("list", list.empty() ? "*" : list)
+      .set("addr", address)
+      .set("source", std::string(to_string(ctx.source)))
+      .set("maxlen", std::to_string(sup_.events_maxlen));
+  RedisValue v =
+      run_script(store_scripts::kResubscribe, {p + "u:{" + address + "}", p + "events"}, a.done());
+  return int_of(v) > 0;
+}
+
+void SuppressionStore::for_each_unsubscription(
+    const std::string& domain, const std::function<bool(const Unsubscription&)>& visit) {
+  std::string prefix = redis_cfg_.key_prefix + "u:{";
+  std::string cursor = "0";
+  do {
+    RedisValue v = pool_.command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
+    if (v.type != RedisValue::array || v.elements.size() != 2) throw StoreError("scan: bad reply");
+    cursor = v.elements[0].str;
+    std::vector<std::vector<std::string>> cmds;
+    std::vector<std::string> addrs;
+    for (const auto& k : v.elements[1].elements) {
+      if (k.str.size() < prefix.size() + 1) continue;
+      std::string addr = k.str.substr(prefix.size(), k.str.size() - prefix.size() - 1);
+      if (!domain.empty() && domain_of(addr) != domain) continue;
+      addrs.push_back(addr);
+      cmds.push_back({"HGETALL", k.str});
+    }
+    if (cmds.empty()) continue;
+    auto r = pool_.pipeline(cmds);
+    for (size_t i = 0; i < addrs.size(); ++i)
+      for (size_t j = 0; j + 1 < r[i].elements.size(); j += 2)
+        if (!visit(unsubscription_of(addrs[i], r[i].elements[j].str, r[i].elements[j + 1].str)))
+          return;
+  } while (cursor != "0");
+}
+
+std::vector<SuppressionStore::Unsubscription> SuppressionStore::scan_unsubscriptions(
+    const std::string& domain) {
+  std::vector<Unsubscription> out;
+  for_each_unsubscription(domain, [&](const Unsubscription& u) {
+    out.push_back(u);
+    return true;
+  });
+  return out;
+}
+
+void SuppressionStore::log_import(const std::string& file, size_t rows, const EventContext& ctx) {
+  RedisValue v = pool_.command({"XADD",
+                                redis_cfg_.key_prefix + "events",
+                                "MAXLEN",
+                                "~",
+                                std::to_string(sup_.events_maxlen),
+                                "*",
+                                "kind",
+                                "import",
+                                "ts",
+                                std::to_string(now_ms()),
+                                "addr",
+                                "",
+                                "class",
+                                "",
+                                "action",
+                                "import",
+                                "source",
+                                std::string(to_string(ctx.source)),
+                                "file",
+                                escape_control_for_storage(file),
+                                "rows",
+                                std::to_string(rows)});
+  if (v.type == RedisValue::error) throw StoreError("log_import: " + v.str);
 }
 
 std::optional<Entry> SuppressionStore::get(const std::string& address) {
@@ -467,6 +433,15 @@ std::optional<Entry> SuppressionStore::get(const std::string& address) {
   auto r = pool_.pipeline({{"HGETALL", k}, {"PTTL", k}});
   if (r[0].type != RedisValue::array || r[0].elements.empty()) return std::nullopt;
   return entry_from_hash(address, r[0], int_of(r[1]));
+}
+
+std::vector<SuppressionStore::Unsubscription> SuppressionStore::unsubscription_list(
+    const std::string& address) {
+  RedisValue v = pool_.command({"HGETALL", redis_cfg_.key_prefix + "u:{" + address + "}"});
+  std::vector<Unsubscription> out;
+  for (size_t i = 0; i + 1 < v.elements.size(); i += 2)
+    out.push_back(unsubscription_of(address, v.elements[i].str, v.elements[i + 1].str));
+  return out;
 }
 
 std::map<std::string, int64_t> SuppressionStore::unsubscriptions(const std::string& address) {
@@ -477,10 +452,11 @@ std::map<std::string, int64_t> SuppressionStore::unsubscriptions(const std::stri
   return out;
 }
 
-std::vector<Entry> SuppressionStore::scan(const ScanFilter& f) {
-  std::vector<Entry> out;
+void SuppressionStore::for_each_entry(const ScanFilter& f,
+                                      const std::function<bool(const Entry&)>& visit) {
   std::string prefix = redis_cfg_.key_prefix + "s:{";
   std::string cursor = "0";
+  size_t n = 0;
   do {
     RedisValue v = pool_.command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
     if (v.type != RedisValue::array || v.elements.size() != 2) throw StoreError("scan: bad reply");
@@ -488,6 +464,7 @@ std::vector<Entry> SuppressionStore::scan(const ScanFilter& f) {
     std::vector<std::vector<std::string>> cmds;
     std::vector<std::string> addrs;
     for (const auto& k : v.elements[1].elements) {
+      if (k.str.size() < prefix.size() + 1) continue;
       std::string addr = k.str.substr(prefix.size(), k.str.size() - prefix.size() - 1);
       if (!f.domain.empty() && domain_of(addr) != f.domain) continue;
       addrs.push_back(addr);
@@ -500,10 +477,18 @@ std::vector<Entry> SuppressionStore::scan(const ScanFilter& f) {
       if (r[2 * i].elements.empty()) continue;  // expired between SCAN and HGETALL
       Entry e = entry_from_hash(addrs[i], r[2 * i], int_of(r[2 * i + 1]));
       if (!f.cls.empty() && e.cls != f.cls) continue;
-      out.push_back(std::move(e));
-      if (f.limit && out.size() >= f.limit) return out;
+      if (!visit(e)) return;
+      if (f.limit && ++n >= f.limit) return;
     }
   } while (cursor != "0");
+}
+
+std::vector<Entry> SuppressionStore::scan(const ScanFilter& f) {
+  std::vector<Entry> out;
+  for_each_entry(f, [&](const Entry& e) {
+    out.push_back(e);
+    return true;
+  });
   return out;
 }
 
@@ -531,10 +516,11 @@ std::vector<Event> SuppressionStore::events_since(int64_t since_ms, size_t max) 
   return out;
 }
 
-std::map<std::string, std::map<std::string, int64_t>> SuppressionStore::stats(
-    int64_t since_ms, const std::string& domain) {
-  std::map<std::string, std::map<std::string, int64_t>> out;
+SuppressionStore::HourlyStats SuppressionStore::stats_by_hour(int64_t since_ms, int64_t until_ms,
+                                                              const std::string& domain) {
+  HourlyStats out;
   std::string since_hour = hour_stamp(since_ms);
+  std::string until_hour = hour_stamp(until_ms);
   std::string prefix = redis_cfg_.key_prefix + "stat:{";
   std::string pattern = prefix + (domain.empty() ? "*" : domain + "}:*");
   std::string cursor = "0";
@@ -543,20 +529,30 @@ std::map<std::string, std::map<std::string, int64_t>> SuppressionStore::stats(
     if (v.type != RedisValue::array || v.elements.size() != 2) throw StoreError("scan: bad reply");
     cursor = v.elements[0].str;
     std::vector<std::vector<std::string>> cmds;
-    std::vector<std::string> doms;
+    std::vector<std::pair<std::string, std::string>> where;  // domain, hour
     for (const auto& k : v.elements[1].elements) {
       size_t close = k.str.rfind("}:");
       if (close == std::string::npos || close < prefix.size()) continue;
-      if (k.str.substr(close + 2) < since_hour) continue;
-      doms.push_back(k.str.substr(prefix.size(), close - prefix.size()));
+      std::string hour = k.str.substr(close + 2);
+      if (hour < since_hour || hour > until_hour) continue;
+      where.emplace_back(k.str.substr(prefix.size(), close - prefix.size()), hour);
       cmds.push_back({"HGETALL", k.str});
     }
     if (cmds.empty()) continue;
     auto r = pool_.pipeline(cmds);
-    for (size_t i = 0; i < doms.size(); ++i)
+    for (size_t i = 0; i < where.size(); ++i)
       for (size_t j = 0; j + 1 < r[i].elements.size(); j += 2)
-        out[doms[i]][r[i].elements[j].str] += int_of(r[i].elements[j + 1]);
+        out[where[i].first][where[i].second][r[i].elements[j].str] += int_of(r[i].elements[j + 1]);
   } while (cursor != "0");
+  return out;
+}
+
+std::map<std::string, std::map<std::string, int64_t>> SuppressionStore::stats(
+    int64_t since_ms, const std::string& domain) {
+  std::map<std::string, std::map<std::string, int64_t>> out;
+  for (const auto& [d, hours] : stats_by_hour(since_ms, now_ms(), domain))
+    for (const auto& [h, counts] : hours)
+      for (const auto& [c, n] : counts) out[d][c] += n;
   return out;
 }
 
@@ -603,9 +599,12 @@ std::map<std::string, std::string> SuppressionStore::lookup_message(const std::s
 
 bool SuppressionStore::take_send_token(const std::string& bucket, int per_minute, int per_hour) {
   if (per_minute <= 0 && per_hour <= 0) return true;
+  store_scripts::Args a(store_scripts::kRate);
+  a.set("now", std::to_string(now_ms()))
+      .set("per_minute", std::to_string(per_minute))
+      .set("per_hour", std::to_string(per_hour));
   RedisValue v =
-      run_script(kRate, {redis_cfg_.key_prefix + "rl:{" + bucket + "}"},
-                 {std::to_string(now_ms()), std::to_string(per_minute), std::to_string(per_hour)});
+      run_script(store_scripts::kRate, {redis_cfg_.key_prefix + "rl:{" + bucket + "}"}, a.done());
   return int_of(v) == 1;
 }
 
@@ -631,7 +630,9 @@ std::optional<Entry> SuppressionStore::record_or_journal(const OutcomeRecord& o,
         << to_string(o.ctx.source) << '\t' << esc(o.ctx.queue_id) << '\t' << esc(o.ctx.message_id)
         << '\t' << (o.ttl ? std::to_string(o.ttl->count()) : std::string()) << '\t' << esc(o.reason)
         << '\t' << (o.counts_for_domain ? "" : "-") << '\t' << esc(o.dedupe_id) << '\t'
-        << (o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count())) << '\n';
+        << (o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count())) << '\t'
+        << esc(o.verified) << '\t' << to_string(o.origin) << '\t' << esc(o.list) << '\t'
+        << o.first_seen_ms << '\t' << o.last_seen_ms << '\n';
     out.flush();
     if (!out) throw;
     if (journaled) *journaled = true;
@@ -690,6 +691,13 @@ size_t SuppressionStore::replay_journal() {
       o.dedupe_id = f[12];
       o.dedupe_ttl = Millis(std::atoll(f[13].c_str()));
     }
+    if (f.size() >= 18) {  // fields 15-18 are newer
+      o.verified = f[14];
+      o.origin = record_origin_from(f[15]).value_or(RecordOrigin::outcome);
+      o.list = f[16];
+      o.first_seen_ms = std::atoll(f[17].c_str());
+    }
+    if (f.size() >= 19) o.last_seen_ms = std::atoll(f[18].c_str());
     try {
       bool duplicate = false;
       record(o, &duplicate);

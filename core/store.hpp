@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/outcome.hpp"
 #include "core/redis_pool.hpp"
@@ -48,6 +50,13 @@ struct EventContext {
   Source source = Source::cli;
 };
 
+// Where a record comes from. Only delivery outcomes are evidence about a domain: operator
+// adds and imported rows are counted apart ("manual", "imported"), and an import writes one
+// summary event instead of one per row.
+enum class RecordOrigin { outcome, manual, import };
+std::string_view to_string(RecordOrigin o);
+std::optional<RecordOrigin> record_origin_from(std::string_view s);
+
 struct OutcomeRecord {
   std::string address;  // normalised
   OutcomeClass cls = OutcomeClass::unknown;
@@ -67,6 +76,12 @@ struct OutcomeRecord {
   // Mailed feedback only: "yes" when tied to relayed mail, "no" when not (then never acted on,
   // counted under "unverified"); "" for every other outcome.
   std::string verified;
+  RecordOrigin origin = RecordOrigin::outcome;
+  // Action reject (unsubscribe): the list left; empty means every list ("*").
+  std::string list;
+  // Imported rows keep the time they were first seen (or unsubscribed); 0: now.
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
 };
 
 struct Event {
@@ -97,12 +112,36 @@ class SuppressionStore {
   // reject; every outcome goes to the event stream and hourly per-domain counters.
   // With outcome.dedupe_id set, an id seen within dedupe_ttl records nothing (*duplicate).
   std::optional<Entry> record(const OutcomeRecord& outcome, bool* duplicate = nullptr);
+  // Many records in one pipelined round trip (imports); returns how many were written (not
+  // duplicates). A failure part-way throws; the rows before it stay written.
+  size_t record_batch(const std::vector<OutcomeRecord>& batch);
   void unsubscribe(const std::string& address, const std::string& list, const EventContext& ctx);
+  // Takes `address` off one list (or "*"); true when it was on it. Writes a resubscribe event.
+  bool resubscribe(const std::string& address, const std::string& list, const EventContext& ctx);
+  // Every unsubscription: (address, list, unsubscribed at ms), SCAN order.
+  struct Unsubscription {
+    std::string address;
+    std::string list;
+    int64_t at_ms = 0;
+    std::string source;  // web, milter, cli, ... ("" for entries from before it was kept)
+  };
+  std::vector<Unsubscription> scan_unsubscriptions(const std::string& domain = "");
+  void for_each_unsubscription(const std::string& domain,
+                               const std::function<bool(const Unsubscription&)>& visit);
+  // One summary event for a whole import (rows are not written to the stream one by one).
+  void log_import(const std::string& file, size_t rows, const EventContext& ctx);
   bool remove(const std::string& address, const EventContext& ctx);
   std::optional<Entry> get(const std::string& address);
   std::map<std::string, int64_t> unsubscriptions(const std::string& address);
+  std::vector<Unsubscription> unsubscription_list(const std::string& address);
   std::vector<Entry> scan(const ScanFilter& filter);
+  // Streams entries (constant memory, SCAN order) until `visit` returns false.
+  void for_each_entry(const ScanFilter& filter, const std::function<bool(const Entry&)>& visit);
   std::vector<Event> events_since(int64_t since_ms, size_t max = 0);
+  // domain -> hour ("2026112710", UTC) -> counter -> count, for the hours from since to until.
+  // Counters are outcome classes, plus "unverified", "manual" and "imported" (not outcomes).
+  using HourlyStats = std::map<std::string, std::map<std::string, std::map<std::string, int64_t>>>;
+  HourlyStats stats_by_hour(int64_t since_ms, int64_t until_ms, const std::string& domain = "");
   // domain -> class -> count for hours since `since_ms`.
   std::map<std::string, std::map<std::string, int64_t>> stats(int64_t since_ms,
                                                               const std::string& domain = "");
@@ -128,6 +167,11 @@ class SuppressionStore {
   std::string key_for(const std::string& address) const;
 
  private:
+  struct ScriptCall {
+    std::vector<std::string> keys, args;
+  };
+  ScriptCall record_call(const OutcomeRecord& o, int64_t now) const;
+  std::optional<Entry> record_result(const OutcomeRecord& o, const RedisValue& v, bool* duplicate);
   RedisValue run_script(int which, const std::vector<std::string>& keys,
                         const std::vector<std::string>& args);
   // The lease ladder in ms as script arguments, formatted once per store (config is immutable).
@@ -139,9 +183,5 @@ class SuppressionStore {
   RedisPool pool_;
   std::mutex journal_mu_;
 };
-
-int64_t now_ms();
-// "2026-11-27T10:00:00Z"
-std::string utc_iso(int64_t ms);
 
 }  // namespace bouncegate

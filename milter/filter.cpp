@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/address.hpp"
+#include "core/lease_text.hpp"
 #include "core/log.hpp"
 #include "core/replies.hpp"
 
@@ -98,11 +99,6 @@ sfsistat store_failed(SMFICTX* ctx, const ConnectionState& c, const std::string&
   return answer(ctx, reply);
 }
 
-std::string lease_text(const Entry& e) {
-  if (e.ttl_ms < 0) return "permanent";
-  return format_duration(Millis((e.ttl_ms + 999) / 1000 * 1000));
-}
-
 // One line per decision: "ID: rcpt=<a@b> decision=reject class=hard level=2 lease=96h reply=...";
 // `reply` is what the client was told (empty when nothing was refused).
 void log_decision(const MessageState& m, const std::string& rcpt, std::string_view decision,
@@ -112,7 +108,7 @@ void log_decision(const MessageState& m, const std::string& rcpt, std::string_vi
     line += " class=unsubscribe list=" + log_quote(d.list);
   } else if (d.entry) {
     line += " class=" + log_quote(d.entry->cls) + " level=" + std::to_string(d.entry->level) +
-            " lease=" + lease_text(*d.entry);
+            " lease=" + lease_text(d.entry->ttl_ms);
   }
   LogLevel level = d.result == GateResult::pass ? LogLevel::debug : LogLevel::info;
   if (reply.empty())

@@ -21,6 +21,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/config_check.hpp"
+#include "core/daemon_options.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "milter/filter.hpp"
@@ -31,14 +33,6 @@ namespace {
 constexpr int kExitConfig = 78;  // EX_CONFIG
 constexpr int kExitSoftware = 70;
 constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE
-
-void usage(std::ostream& o) {
-  o << "usage: bouncegate-milter [--config FILE] [--check-config]\n"
-       "  --config FILE    configuration (default "
-    << kDefaultConfigPath
-    << ")\n"
-       "  --check-config   validate the configuration and token keys, then exit (0 or 78)\n";
-}
 
 // libmilter writes a modification (add/change header, delete recipient) and the final reply
 // as separate frames; with Nagle the final one waits for the MTA's delayed ACK (40 ms per
@@ -245,29 +239,22 @@ int run(const std::string& config_path) {
 
 int main(int argc, char** argv) {
   using namespace bouncegate;
-  std::string config_path = kDefaultConfigPath;
-  bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (a.rfind("--config=", 0) == 0) {
-      config_path = a.substr(9);
-    } else if (a == "--check-config") {
-      check_only = true;
-    } else if (a == "--help" || a == "-h") {
-      milter::usage(std::cout);
-      return 0;
-    } else {
-      std::cerr << "bouncegate-milter: unknown argument '" << a << "'\n";
-      milter::usage(std::cerr);
-      return 64;
-    }
-  }
+  DaemonOptions opts;
+  if (auto rc = parse_daemon_options(
+          "bouncegate-milter",
+          "bouncegate-milter: refuses suppressed recipients for Postfix "
+          "or Sendmail and adds List-Unsubscribe",
+          "validate the configuration and token keys, then exit",
+          "0 ok, 64 usage, 69 unavailable, 70 milter library failure, 78 bad configuration", argc,
+          argv, opts))
+    return *rc;
+  const std::string& config_path = opts.config_path;
+  const bool check_only = opts.check_config;
   if (check_only) {
     try {
       auto cfg = load_config(config_path);
-      TokenKeyring::load(cfg->unsubscribe.key_files);
+      for (const auto& w : check_config_complete(*cfg))
+        std::cerr << "bouncegate-milter: warning: " << w << "\n";
       std::cout << cfg->source_file << ": ok (milter socket " << cfg->milter.socket << ")\n";
       return 0;
     } catch (const std::exception& e) {

@@ -2,7 +2,6 @@
 // Exit codes: 0 ok, 64 usage, 69 cannot listen, 78 bad configuration.
 // clang-format off
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>.
-#include <sys/resource.h>
 
 #include <utility>
 // clang-format on
@@ -16,22 +15,13 @@
 #include <string>
 
 #include "core/config.hpp"
-#include "core/descriptor_budget.hpp"
+#include "core/config_check.hpp"
+#include "core/daemon_options.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "relay/server.hpp"
 
 namespace {
-
-int usage() {
-  fputs(
-      "usage: bouncegate-relay [--config FILE] [--check-config] [--foreground]\n"
-      "  --config FILE    configuration (default /etc/bouncegate/bouncegate.yaml)\n"
-      "  --check-config   validate the configuration and exit (0 ok, 78 bad)\n"
-      "  --foreground     accepted for symmetry: the relay always runs in the foreground\n",
-      stderr);
-  return 64;
-}
 
 // The drain bound: sessions get this long to finish after SIGTERM, then 421.
 constexpr bouncegate::Millis kDrainBound{std::chrono::seconds(10)};
@@ -40,39 +30,33 @@ constexpr bouncegate::Millis kDrainBound{std::chrono::seconds(10)};
 
 int main(int argc, char** argv) {
   using namespace bouncegate;
-  std::string path = kDefaultConfigPath;
-  bool check = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc)
-      path = argv[++i];
-    else if (a.rfind("--config=", 0) == 0)
-      path = a.substr(9);
-    else if (a == "--check-config")
-      check = true;
-    else if (a == "--foreground")
-      continue;
-    else
-      return usage();
-  }
+  DaemonOptions opts;
+  if (auto rc = parse_daemon_options("bouncegate-relay",
+                                     "bouncegate-relay: the SMTP hop from Postfix to the upstream "
+                                     "that learns from every reply",
+                                     "validate the configuration and exit",
+                                     "0 ok, 64 usage, 69 cannot listen, 78 bad configuration", argc,
+                                     argv, opts))
+    return *rc;
+  const std::string& path = opts.config_path;
+  const bool check = opts.check_config;
   std::shared_ptr<const Config> cfg;
+  std::vector<std::string> warnings;
   try {
     cfg = load_config(path);
     validate_relay_config(*cfg);
+    warnings = check_config_complete(*cfg);
   } catch (const std::exception& e) {
     fprintf(stderr, "bouncegate-relay: %s\n", e.what());
     return 78;
   }
-  rlimit nofile{};
-  getrlimit(RLIMIT_NOFILE, &nofile);
-  auto fd_warning = descriptor_limit_warning(*cfg, nofile.rlim_cur);
   if (check) {
-    if (fd_warning) fprintf(stderr, "bouncegate-relay: warning: %s\n", fd_warning->c_str());
+    for (const auto& w : warnings) fprintf(stderr, "bouncegate-relay: warning: %s\n", w.c_str());
     printf("%s: configuration ok\n", path.c_str());
     return 0;
   }
   log_configure(cfg->logging.json, cfg->logging.level, "bouncegate-relay");
-  if (fd_warning) log_event(LogLevel::warning, "", *fd_warning);
+  for (const auto& w : warnings) log_event(LogLevel::warning, "", w);
   boost::asio::io_context io(1);
   std::unique_ptr<RelayServer> server;
   std::unique_ptr<MetricsServer> metrics;

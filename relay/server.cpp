@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/accept_backoff.hpp"
+#include "core/endpoint.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
@@ -17,19 +18,10 @@ using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 
 tcp::endpoint parse_listen(const std::string& s) {
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
-    throw ConfigError("relay.listen: '" + s + "' is not HOST:PORT");
-  std::string host = s.substr(0, colon);
-  if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  std::string port = s.substr(colon + 1);
-  if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
-      std::stoi(port) > 65535)
-    throw ConfigError("relay.listen: '" + s + "': bad port");
-  boost::system::error_code ec;
-  auto addr = asio::ip::make_address(host, ec);
-  if (ec) throw ConfigError("relay.listen: '" + s + "': not an IP address");
-  return tcp::endpoint(addr, static_cast<unsigned short>(std::stoi(port)));
+  std::string why;
+  auto ep = parse_endpoint(s, &why);
+  if (!ep) throw ConfigError("relay.listen: '" + s + "': " + why);
+  return tcp::endpoint(asio::ip::make_address(ep->host), ep->port);
 }
 
 void validate_relay_config(const Config& cfg) {

@@ -12,6 +12,7 @@
 
 #include "core/address.hpp"
 #include "core/learn.hpp"
+#include "core/lease_text.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/replies.hpp"
@@ -458,7 +459,7 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
       log_event(LogLevel::info, log_id(),
                 "to=<" + rcpt + ">, gate=" + std::string(to_string(d.result)) +
                     ", reply=" + log_quote(r.line()) + ", class=" + (d.entry ? d.entry->cls : "") +
-                    ", lease=" + (ttl >= 0 ? format_duration(Millis(ttl)) : "permanent"));
+                    ", lease=" + lease_text(ttl));
       reply(r);
       co_return;
     }
@@ -663,7 +664,7 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
                      ", reply=" + log_quote(r.one_line()) +
                      ", class=" + std::string(to_string(l.record.cls)) +
                      ", action=" + std::string(to_string(l.record.action));
-  if (entry && entry->ttl_ms >= 0) line += ", lease=" + format_duration(Millis(entry->ttl_ms));
+  if (entry && entry->ttl_ms >= 0) line += ", lease=" + lease_text(entry->ttl_ms);
   if (journaled) line += ", journaled=yes";
   log_event(LogLevel::info, log_id(), line);
 }

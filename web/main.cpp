@@ -21,6 +21,9 @@
 #include <thread>
 
 #include "core/accept_backoff.hpp"
+#include "core/config_check.hpp"
+#include "core/daemon_options.hpp"
+#include "core/endpoint.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "web/http_handler.hpp"
@@ -38,25 +41,12 @@ using net::use_awaitable;
 constexpr size_t kHeaderLimit = 16 * 1024;
 constexpr int kIoThreads = 4;  // store calls block; a few threads keep one slow call local
 
-// "127.0.0.1:8025", "[::1]:8025"; throws ConfigError.
+// "127.0.0.1:8025", "[::1]:8025" (validated with the configuration); throws ConfigError.
 tcp::endpoint parse_listen(const std::string& s) {
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos || colon + 1 >= s.size())
-    throw ConfigError("web.listen: expected HOST:PORT, got '" + s + "'");
-  std::string host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  int port = 0;
-  try {
-    port = std::stoi(s.substr(colon + 1));
-  } catch (const std::exception&) {
-    port = 0;
-  }
-  boost::system::error_code ec;
-  auto addr = net::ip::make_address(host, ec);
-  if (ec || port <= 0 || port > 65535)
-    throw ConfigError("web.listen: '" + s + "' is not an IP address and port");
-  return {addr, static_cast<unsigned short>(port)};
+  std::string why;
+  auto ep = parse_endpoint(s, &why);
+  if (!ep) throw ConfigError("web.listen: '" + s + "': " + why);
+  return {net::ip::make_address(ep->host), ep->port};
 }
 
 // Bounded label for metrics: tokens and query strings never become label values.
@@ -279,35 +269,22 @@ class Server {
   std::chrono::steady_clock::time_point drain_deadline_;
 };
 
-int usage(std::ostream& o, int code) {
-  o << "usage: bouncegate-web [--config FILE] [--check-config] [--foreground]\n";
-  return code;
-}
-
 }  // namespace
 }  // namespace bouncegate::web
 
 int main(int argc, char** argv) {
   using namespace bouncegate;
   using namespace bouncegate::web;
-  std::string config_path = kDefaultConfigPath;
-  if (const char* env = std::getenv("BOUNCEGATE_CONFIG")) config_path = env;
-  bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc)
-      config_path = argv[++i];
-    else if (a.rfind("--config=", 0) == 0)
-      config_path = a.substr(9);
-    else if (a == "--check-config")
-      check_only = true;
-    else if (a == "--foreground")
-      continue;  // always in the foreground; accepted like the other daemons
-    else if (a == "--help" || a == "-h")
-      return usage(std::cout, 0);
-    else
-      return usage(std::cerr, 64);
-  }
+  DaemonOptions opts;
+  if (auto rc = parse_daemon_options("bouncegate-web",
+                                     "bouncegate-web: one-click unsubscribe pages and the ACS "
+                                     "delivery-report webhook",
+                                     "validate the configuration and keys, then exit",
+                                     "0 ok, 64 usage, 69 cannot listen, 78 bad configuration", argc,
+                                     argv, opts))
+    return *rc;
+  const std::string& config_path = opts.config_path;
+  const bool check_only = opts.check_config;
   std::shared_ptr<const WebState> state;
   try {
     state = load_web_state(config_path);
@@ -320,6 +297,13 @@ int main(int argc, char** argv) {
     return 78;
   }
   if (check_only) {
+    try {
+      for (const auto& w : check_config_complete(*state->config))
+        std::cerr << "bouncegate-web: warning: " << w << "\n";
+    } catch (const std::exception& e) {
+      std::cerr << "bouncegate-web: " << e.what() << "\n";
+      return 78;
+    }
     std::cout << state->config->source_file << ": ok (listen " << state->config->web.listen
               << ", event grid " << (state->config->web.event_grid_secret.empty() ? "off" : "on")
               << ", unsubscribe " << (state->keyring.empty() ? "off" : "on") << ")\n";

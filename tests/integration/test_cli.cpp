@@ -115,7 +115,7 @@ TEST_F(CliTest, AddPermanentAndTtlThenExportImportRoundTrip) {
   redis_.cli({"FLUSHALL"});
   auto imp = cli({"import", file});
   ASSERT_EQ(imp.exit_code, 0) << imp.err;
-  EXPECT_TRUE(has(imp.out, "2 addresses imported"));
+  EXPECT_TRUE(has(imp.out, "2 rows imported"));
   EXPECT_EQ(cli({"--json", "import", "--dry-run", file}).out, "{\"valid\":2}\n");
   auto x = cli({"--json", "show", "x@example.org"});
   EXPECT_TRUE(has(x.out, "\"ttl_seconds\":-1")) << x.out;
@@ -164,7 +164,7 @@ TEST_F(CliTest, StoredTextsAreEscapedAndCsvRoundTripsMultiLineFields) {
   ASSERT_EQ(cli({"remove", "gone@example.org"}).exit_code, 0);
   auto imported = cli({"import", "-"}, exported.out);
   ASSERT_EQ(imported.exit_code, 0) << imported.err;
-  EXPECT_TRUE(has(imported.out, "1 addresses imported")) << imported.out;
+  EXPECT_TRUE(has(imported.out, "1 rows imported")) << imported.out;
   EXPECT_FALSE(store.get("injected@example.org")) << "a line inside a quoted field is no row";
   auto e = store.get("gone@example.org");
   ASSERT_TRUE(e);
@@ -175,7 +175,7 @@ TEST_F(CliTest, StoredTextsAreEscapedAndCsvRoundTripsMultiLineFields) {
   // An unterminated quote names its line and imports nothing.
   auto bad = cli({"import", "-"}, "address,text\nok@example.org,fine\nb@example.org,\"open\n");
   EXPECT_EQ(bad.exit_code, 65);
-  EXPECT_TRUE(has(bad.err, "-:3: quoted field opened on line 3")) << bad.err;
+  EXPECT_TRUE(has(bad.err, "(stdin):3: quoted field opened on line 3")) << bad.err;
   EXPECT_FALSE(store.get("ok@example.org"));
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the .deb with CPack from the build tree, installs it on this machine, checks the
-# installed example configuration, units, man pages and user, then purges the package again.
+# installed example configuration, units, man pages, monitoring files (Grafana dashboard,
+# Prometheus alert rules) and user, then purges the package again.
 set -euo pipefail
 build=$1
 cd "$build"
@@ -13,6 +14,10 @@ dpkg-deb -c "$deb" > deb-contents.txt
 sed -n '/Depends/p' deb-info.txt
 grep -q 'Depends:.*libhiredis' deb-info.txt || { echo "no shlibs dependencies"; exit 1; }
 grep -q './etc/bouncegate/bouncegate.yaml' deb-contents.txt || { echo "config missing"; exit 1; }
+dashboard=/usr/share/bouncegate/grafana/bouncegate-dashboard.json
+rules=/usr/share/bouncegate/prometheus/bouncegate-rules.yaml
+grep -q ".$dashboard" deb-contents.txt || { echo "Grafana dashboard missing"; exit 1; }
+grep -q ".$rules" deb-contents.txt || { echo "Prometheus alert rules missing"; exit 1; }
 cleanup() { dpkg --purge bouncegate >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 dpkg -i "$deb"
@@ -23,5 +28,11 @@ grep -qx /etc/bouncegate/bouncegate.yaml /var/lib/dpkg/info/bouncegate.conffiles
 /usr/sbin/bouncegate-web --config /etc/bouncegate/bouncegate.yaml --check-config
 for u in milter relay web; do test -f /lib/systemd/system/bouncegate-$u.service; done
 test -f /usr/share/man/man8/bouncegate-relay.8* || test -f /usr/share/man/man8/bouncegate-relay.8
+test -f "$dashboard" && test -f "$rules" || { echo "monitoring files not installed"; exit 1; }
+python3 -m json.tool "$dashboard" >/dev/null || { echo "installed dashboard is not valid JSON"; exit 1; }
+if python3 -c 'import yaml' 2>/dev/null; then
+  python3 -c 'import sys, yaml; assert yaml.safe_load(open(sys.argv[1]))["groups"]' "$rules" ||
+    { echo "installed alert rules are not valid YAML"; exit 1; }
+fi
 getent passwd bouncegate >/dev/null || { echo "postinst did not create the bouncegate user"; exit 1; }
-echo "package installs, configuration checks pass, user created"
+echo "package installs, configuration checks pass, monitoring files installed, user created"

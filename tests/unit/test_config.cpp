@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/config.hpp"
+#include "core/endpoint.hpp"
 #include "tests/support/harness.hpp"
 
 namespace bouncegate {
@@ -114,7 +115,30 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"redis: {address: 127.0.0.1\n", "test.yaml:"}, ErrorCase{"", "the file is empty"},
         ErrorCase{"unsubscribe:\n  lists:\n    - {id: news}\n", "needs 'sender' or 'list_id'"},
         ErrorCase{"suppression:\n  reject_reply: 'hello'\n",
-                  "test.yaml:2:17: suppression.reject_reply: must start with a 5xx code"}));
+                  "test.yaml:2:17: suppression.reject_reply: must start with a 5xx code"},
+        // Listen addresses are checked with the file, so check-config refuses what a daemon
+        // would (one endpoint parser for relay, web and metrics).
+        ErrorCase{"relay:\n  listen: [127.0.0.1:10025, 'localhost:25']\n",
+                  "test.yaml:2:29: relay.listen: 'localhost:25': 'localhost' is not a numeric IP"},
+        ErrorCase{"web:\n  listen: 127.0.0.1:99999\n", "web.listen: '127.0.0.1:99999': port"},
+        ErrorCase{"metrics:\n  relay_listen: '::1:9100'\n", "written in brackets"},
+        ErrorCase{"metrics:\n  web_listen: 127.0.0.1\n", "expected IP:PORT"}));
+
+TEST(Endpoints, OneParserForEveryListener) {
+  std::string why;
+  auto v4 = parse_endpoint("127.0.0.1:10025", &why);
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->port, 10025);
+  EXPECT_TRUE(v4->loopback);
+  auto v6 = parse_endpoint("[::1]:8025", &why);
+  ASSERT_TRUE(v6);
+  EXPECT_TRUE(v6->ipv6 && v6->loopback);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_FALSE(parse_endpoint("0.0.0.0:0", &why));
+  EXPECT_TRUE(parse_endpoint("0.0.0.0:0", &why, true));
+  EXPECT_FALSE(parse_endpoint("[127.0.0.1]:25", &why));
+  EXPECT_FALSE(parse_endpoint("127.0.0.1:25x", &why));
+}
 
 TEST(Durations, ParseAndFormat) {
   EXPECT_EQ(parse_duration("90s"), Millis(90'000));

@@ -1,0 +1,18 @@
+// Wall-clock time as the store and every report use it: milliseconds since the epoch, shown
+// and read as UTC ISO 8601.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bouncegate {
+
+int64_t now_ms();
+// "2026-11-27T10:00:00Z"
+std::string utc_iso(int64_t ms);
+// "2026-11-27", "2026-11-27T10:00Z" or "2026-11-27T10:00:00Z" (UTC) in ms; nullopt otherwise.
+std::optional<int64_t> parse_utc_time(std::string_view text);
+
+}  // namespace bouncegate

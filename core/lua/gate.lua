@@ -1,0 +1,49 @@
+-- core/lua/gate.lua, run by SuppressionStore (core/store.cpp) with EVALSHA.
+-- KEY.<name> and ARG.<name> are set by the prelude the store prepends from its argument
+-- lists (one list per script, shared by C++ and Lua); NFIXED is the count of named ARGs.
+-- Returns {result, class, level, pttl, code, text, hits, action, list, first_ms, last_ms, source}.
+local now = tonumber(ARG.now)
+local list = ARG.list
+local nladder = #ARGV - NFIXED
+local function log(result, class, action, code, level)
+  redis.call('XADD', KEY.events, 'MAXLEN', '~', ARG.maxlen, '*', 'kind', 'gate', 'ts', ARG.now,
+    'addr', ARG.addr, 'result', result, 'class', class, 'action', action, 'code', code,
+    'level', tostring(level), 'list', list, 'queue_id', ARG.queue_id, 'message_id', ARG.message_id,
+    'source', ARG.source, 'dry_run', ARG.dry_run)
+end
+if list ~= '' then
+  local u = redis.call('HMGET', KEY.unsubscribed, list, '*')
+  local hit = nil
+  if u[1] then hit = list elseif u[2] then hit = '*' end
+  if hit then
+    log('unsubscribed', 'unsubscribe', 'reject', '', 0)
+    return {'unsubscribed', 'unsubscribe', 0, -1, '', '', 0, 'reject', hit, 0, 0, 'web'}
+  end
+end
+local h = redis.call('HMGET', KEY.entry, 'class', 'level', 'code', 'text', 'hits', 'action',
+                     'first_ms', 'last_ms', 'source')
+if not h[1] then return {'pass'} end
+local action = h[6] or 'suppress'
+local level = tonumber(h[2]) or 0
+local hits = tonumber(h[5]) or 0
+local pttl
+if ARG.dry_run == '1' then
+  pttl = redis.call('PTTL', KEY.entry)
+else
+  hits = redis.call('HINCRBY', KEY.entry, 'hits', 1)
+  if action == 'suppress' or action == 'defer' then
+    -- The lease ladder: a hit during a lease moves one step up (capped) and restarts it.
+    level = math.min(level + 1, nladder - 1)
+    pttl = tonumber(ARGV[NFIXED + 1 + level])
+    redis.call('HSET', KEY.entry, 'level', level, 'hit_ms', ARG.now)
+    redis.call('PEXPIRE', KEY.entry, pttl)
+  else
+    redis.call('HSET', KEY.entry, 'hit_ms', ARG.now)
+    pttl = redis.call('PTTL', KEY.entry)
+  end
+end
+local result = 'reject'
+if action == 'defer' then result = 'defer' end
+log(result, h[1], action, h[3] or '', level)
+return {result, h[1], level, pttl, h[3] or '', h[4] or '', hits, action, '', tonumber(h[7]) or 0,
+        tonumber(h[8]) or 0, h[9] or ''}

@@ -1,0 +1,70 @@
+-- core/lua/record.lua, run by SuppressionStore (core/store.cpp) with EVALSHA.
+-- KEY.<name> and ARG.<name> are set by the prelude the store prepends from its argument
+-- lists (one list per script, shared by C++ and Lua); NFIXED is the count of named ARGs.
+-- Returns {changed, class, level, pttl, code, text, hits, action, '', first_ms, last_ms, source}:
+-- the gate script's layout, so one parser reads both; {-1} when the dedupe mark existed.
+local now = ARG.now
+local class, action = ARG.class, ARG.action
+local origin = ARG.origin
+local first = ARG.first_seen_ms ~= '' and ARG.first_seen_ms or now
+local last = ARG.last_seen_ms ~= '' and ARG.last_seen_ms or now
+-- The dedupe mark and the record are one atomic step: an event is never marked without being
+-- recorded, nor recorded twice.
+if ARG.dedupe_ttl_ms ~= '' and not redis.call('SET', KEY.seen, '1', 'NX', 'PX', ARG.dedupe_ttl_ms) then
+  return {-1}
+end
+-- An import writes one summary event (the caller's), not one per row: a large import must not
+-- push real evidence out of the capped stream.
+if origin ~= 'import' then
+  redis.call('XADD', KEY.events, 'MAXLEN', '~', ARG.maxlen, '*', 'kind',
+    origin == 'manual' and 'manual' or 'outcome', 'ts', now,
+    'addr', ARG.addr, 'class', class, 'action', action, 'code', ARG.code, 'text', ARG.text,
+    'source', ARG.source, 'queue_id', ARG.queue_id, 'message_id', ARG.message_id, 'rule', ARG.rule,
+    'reason', ARG.reason, 'verified', ARG.verified, 'list', ARG.list)
+end
+-- Only delivery outcomes are evidence about the domain; an unverified report is evidence of
+-- nothing, operator entries are counted apart.
+local counter = class
+if origin == 'manual' then counter = 'manual'
+elseif origin == 'import' then counter = 'imported'
+elseif ARG.verified == 'no' then counter = 'unverified' end
+redis.call('HINCRBY', KEY.stats, counter, 1)
+redis.call('EXPIRE', KEY.stats, ARG.stats_ttl_s)
+if action == 'reject' then
+  redis.call('HSETNX', KEY.unsubscribed, ARG.list ~= '' and ARG.list or '*', first .. ' ' .. ARG.source)
+  return {1}
+end
+if action ~= 'suppress' and action ~= 'defer' and action ~= 'suppress_permanent' then
+  return {0}
+end
+local short = string.sub(ARG.text, 1, 512)
+local exists = redis.call('EXISTS', KEY.entry)
+local old_action = redis.call('HGET', KEY.entry, 'action')
+if exists == 0 then
+  redis.call('HSET', KEY.entry, 'class', class, 'action', action, 'level', 0, 'code', ARG.code,
+    'text', short, 'source', ARG.source, 'first_ms', first, 'last_ms', last, 'hits', 0,
+    'reason', ARG.reason)
+elseif old_action == 'suppress_permanent' and action ~= 'suppress_permanent' then
+  -- A permanent entry (complaint) is never turned back into a lease by a later bounce.
+  redis.call('HSET', KEY.entry, 'last_ms', now)
+  action = 'suppress_permanent'
+else
+  redis.call('HSET', KEY.entry, 'class', class, 'action', action, 'code', ARG.code, 'text', short,
+    'source', ARG.source, 'last_ms', now, 'reason', ARG.reason)
+end
+local level = tonumber(redis.call('HGET', KEY.entry, 'level')) or 0
+if action == 'suppress_permanent' then
+  redis.call('PERSIST', KEY.entry)
+elseif exists == 0 then
+  local ttl = tonumber(ARG.ttl_override_ms) or tonumber(ARGV[NFIXED + 1])
+  redis.call('PEXPIRE', KEY.entry, ttl)
+else
+  -- A new outcome during a lease keeps the level and never shortens the lease.
+  local want = tonumber(ARG.ttl_override_ms) or tonumber(ARGV[NFIXED + 1 + level])
+  local cur = redis.call('PTTL', KEY.entry)
+  if cur < 0 or cur < want then redis.call('PEXPIRE', KEY.entry, want) end
+end
+local h = redis.call('HMGET', KEY.entry, 'class', 'code', 'text', 'hits', 'action', 'first_ms',
+  'last_ms', 'source')
+return {1, h[1], level, redis.call('PTTL', KEY.entry), h[2], h[3], tonumber(h[4]) or 0, h[5], '',
+  tonumber(h[6]) or 0, tonumber(h[7]) or 0, h[8]}

@@ -1,0 +1,115 @@
+// Script table of the suppression store: names, prelude and digests of core/lua/*.lua.
+#include "core/store_scripts.hpp"
+
+#include <openssl/sha.h>
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace bouncegate {
+namespace lua {  // generated from core/lua/*.lua at configure time
+extern const std::string_view gate_lua, record_lua, unsubscribe_lua, remove_lua, rate_lua,
+    resubscribe_lua;
+}  // namespace lua
+
+namespace store_scripts {
+namespace {
+
+std::vector<Script> build() {
+  std::vector<Script> v = {
+      {"gate",
+       {"entry", "unsubscribed", "events"},
+       {"now", "list", "queue_id", "message_id", "source", "addr", "maxlen", "dry_run"},
+       std::string(lua::gate_lua),
+       ""},
+      // verified: '', yes or no (no: counted as "unverified"); origin: outcome, manual, import;
+      // ttl_override_ms, dedupe_ttl_ms, first_seen_ms, last_seen_ms: '' for none.
+      {"record",
+       {"entry", "events", "stats", "unsubscribed", "seen"},
+       {"now",
+        "class",
+        "action",
+        "code",
+        "text",
+        "source",
+        "queue_id",
+        "message_id",
+        "rule",
+        "addr",
+        "maxlen",
+        "stats_ttl_s",
+        "ttl_override_ms",
+        "reason",
+        "dedupe_ttl_ms",
+        "verified",
+        "origin",
+        "list",
+        "first_seen_ms",
+        "last_seen_ms"},
+       std::string(lua::record_lua),
+       ""},
+      {"unsubscribe",
+       {"unsubscribed", "events"},
+       {"now", "list", "addr", "source", "maxlen", "queue_id"},
+       std::string(lua::unsubscribe_lua),
+       ""},
+      {"remove",
+       {"entry", "unsubscribed", "events"},
+       {"now", "addr", "source", "maxlen"},
+       std::string(lua::remove_lua),
+       ""},
+      {"rate", {"bucket"}, {"now", "per_minute", "per_hour"}, std::string(lua::rate_lua), ""},
+      {"resubscribe",
+       {"unsubscribed", "events"},
+       {"now", "list", "addr", "source", "maxlen"},
+       std::string(lua::resubscribe_lua),
+       ""},
+  };
+  for (auto& s : v) {
+    std::string prelude = "local KEY = {";
+    for (size_t i = 0; i < s.keys.size(); ++i)
+      prelude += std::string(i ? ", " : "") + s.keys[i] + " = KEYS[" + std::to_string(i + 1) + "]";
+    prelude += "}\nlocal ARG = {";
+    for (size_t i = 0; i < s.args.size(); ++i)
+      prelude += std::string(i ? ", " : "") + s.args[i] + " = ARGV[" + std::to_string(i + 1) + "]";
+    prelude += "}\nlocal NFIXED = " + std::to_string(s.args.size()) + "\n";
+    s.body = prelude + s.body;
+    unsigned char d[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(s.body.data()), s.body.size(), d);
+    char hex[SHA_DIGEST_LENGTH * 2 + 1];
+    for (int i = 0; i < SHA_DIGEST_LENGTH; ++i) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    s.sha = hex;
+  }
+  return v;
+}
+
+}  // namespace
+
+const Script& script(Id id) {
+  static const std::vector<Script> all = build();
+  return all.at(static_cast<size_t>(id));
+}
+
+Args::Args(Id id) : s_(script(id)), values_(s_.args.size()), set_(s_.args.size(), false) {}
+
+Args& Args::set(std::string_view name, std::string value) {
+  for (size_t i = 0; i < s_.args.size(); ++i)
+    if (name == s_.args[i]) {
+      values_[i] = std::move(value);
+      set_[i] = true;
+      return *this;
+    }
+  throw std::logic_error(std::string(s_.name) + " script has no argument " + std::string(name));
+}
+
+std::vector<std::string> Args::done(const std::vector<std::string>& extra) const {
+  for (size_t i = 0; i < set_.size(); ++i)
+    if (!set_[i])
+      throw std::logic_error(std::string(s_.name) + " script: argument " + s_.args[i] + " not set");
+  std::vector<std::string> out = values_;
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+}  // namespace store_scripts
+}  // namespace bouncegate
