@@ -43,7 +43,10 @@ std::string need_address(const std::string& raw) {
 
 std::string entry_json(const Entry& e) {
   JsonObject o;
-  o.add("address", e.address).add("class", e.cls).add("action", e.action).add("level", e.level);
+  o.add("address", e.address)
+      .add("class", to_string(e.cls))
+      .add("action", to_string(e.action))
+      .add("level", e.level);
   o.add("ttl_seconds", e.ttl_ms < 0 ? int64_t(-1) : e.ttl_ms / 1000);
   o.add("lease", lease_text(e.ttl_ms));
   o.add("expires_at", e.ttl_ms < 0 ? std::string() : utc_iso(now_ms() + e.ttl_ms));
@@ -55,8 +58,9 @@ std::string entry_json(const Entry& e) {
 }
 
 void print_entry_text(const Entry& e) {
-  std::cout << escape_control(e.address) << "\n  class=" << e.cls << " action=" << e.action
-            << " level=" << e.level << " lease=" << lease_text(e.ttl_ms)
+  std::cout << escape_control(e.address) << "\n  class=" << to_string(e.cls)
+            << " action=" << to_string(e.action) << " level=" << e.level
+            << " lease=" << lease_text(e.ttl_ms)
             << (e.ttl_ms >= 0 ? " expires=" + utc_iso(now_ms() + e.ttl_ms) : std::string())
             << "\n  code=" << log_quote(e.code) << " hits=" << e.hits << " source=" << e.source
             << "\n  first=" << (e.first_ms ? utc_iso(e.first_ms) : "-")

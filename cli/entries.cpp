@@ -62,7 +62,7 @@ int cmd_gate(Context& ctx) {
   } else {
     std::cout << addr << ": decision=" << to_string(d.result);
     if (d.entry)
-      std::cout << " class=" << d.entry->cls << " level=" << d.entry->level
+      std::cout << " class=" << to_string(d.entry->cls) << " level=" << d.entry->level
                 << " lease=" << lease_text(d.entry->ttl_ms) << " hits=" << d.entry->hits;
     if (!d.list.empty()) std::cout << " list=" << d.list;
     std::cout << "\n";
@@ -136,8 +136,8 @@ int cmd_list(Context& ctx) {
     if (ctx.json)
       std::cout << entry_json(e) << "\n";
     else
-      std::cout << escape_control(e.address) << " class=" << e.cls << " level=" << e.level
-                << " lease=" << lease_text(e.ttl_ms) << " hits=" << e.hits
+      std::cout << escape_control(e.address) << " class=" << to_string(e.cls)
+                << " level=" << e.level << " lease=" << lease_text(e.ttl_ms) << " hits=" << e.hits
                 << " code=" << log_quote(e.code) << " source=" << e.source << "\n";
   }
   std::vector<SuppressionStore::Unsubscription> unsubs;

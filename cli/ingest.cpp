@@ -202,9 +202,7 @@ int cmd_ingest(Context& ctx) {
         // recipient once: the mark is set by the same script call that records.
         o->dedupe_id = "ingest:" + message_digest + ":" + o->address;
         o->dedupe_ttl = cfg.suppression.message_id_ttl;
-        bool duplicate = false;
-        ctx.store().record(*o, &duplicate);
-        if (duplicate) {
+        if (ctx.store().record(*o).duplicate) {
           log_event(LogLevel::info, ec.queue_id, "recipient already recorded from this report",
                     {{"rcpt", o->address}});
           continue;

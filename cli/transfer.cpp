@@ -218,10 +218,10 @@ int cmd_export(Context& ctx) {
     if (!csv) {
       std::cout << entry_json(e) << "\n";
     } else {
-      std::cout << csv_field(e.address) << "," << e.cls << "," << e.action << "," << e.level << ","
-                << (e.ttl_ms < 0 ? -1 : e.ttl_ms / 1000) << "," << csv_field(e.code) << ","
-                << csv_field(e.text) << "," << e.hits << "," << e.source << ","
-                << iso_or_empty(e.first_ms) << "," << iso_or_empty(e.last_ms) << ","
+      std::cout << csv_field(e.address) << "," << to_string(e.cls) << "," << to_string(e.action)
+                << "," << e.level << "," << (e.ttl_ms < 0 ? -1 : e.ttl_ms / 1000) << ","
+                << csv_field(e.code) << "," << csv_field(e.text) << "," << e.hits << "," << e.source
+                << "," << iso_or_empty(e.first_ms) << "," << iso_or_empty(e.last_ms) << ","
                 << csv_field(e.reason) << ",\n";
     }
     progress.update(++rows, 0);

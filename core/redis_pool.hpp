@@ -14,13 +14,9 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/store_records.hpp"  // StoreError
 
 namespace bouncegate {
-
-// Redis could not be reached, timed out or answered with a protocol error.
-struct StoreError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // A Redis reply copied out of hiredis' structures (so the reply can be freed at once).
 struct RedisValue {

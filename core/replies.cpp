@@ -49,8 +49,8 @@ SmtpReplyText gate_reply(const SuppressionConfig& cfg, const GateDecision& d,
       tpl = cfg.unsubscribed_reply;
       break;
     case GateResult::reject:
-      tpl = (d.entry && d.entry->action == "suppress_permanent") ? cfg.complaint_reply
-                                                                 : cfg.reject_reply;
+      tpl = (d.entry && d.entry->action == Action::suppress_permanent) ? cfg.complaint_reply
+                                                                       : cfg.reject_reply;
       break;
   }
   std::string code = d.entry ? d.entry->code : "";
@@ -59,7 +59,7 @@ SmtpReplyText gate_reply(const SuppressionConfig& cfg, const GateDecision& d,
   replace_all(tpl, "{rcpt}", rcpt);
   replace_all(tpl, "{code}", code.empty() ? "no code" : code);
   replace_all(tpl, "{until}", until);
-  replace_all(tpl, "{class}", d.entry ? d.entry->cls : "");
+  replace_all(tpl, "{class}", d.entry ? std::string(to_string(d.entry->cls)) : "");
   replace_all(tpl, "{level}", d.entry ? std::to_string(d.entry->level) : "0");
   replace_all(tpl, "{lease}", lease_text(ttl));
   replace_all(tpl, "{list}", d.list);

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/config.hpp"
-#include "core/store.hpp"
+#include "core/store_records.hpp"
 
 namespace bouncegate {
 

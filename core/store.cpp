@@ -12,6 +12,7 @@
 #include "core/address.hpp"
 #include "core/escape.hpp"
 #include "core/metrics.hpp"
+#include "core/redis_pool.hpp"
 #include "core/store_scripts.hpp"
 
 namespace bouncegate {
@@ -47,13 +48,13 @@ std::string hour_stamp(int64_t ms) {
 Entry entry_from_script(const std::string& addr, const RedisValue& v) {
   Entry e;
   e.address = addr;
-  e.cls = str_of(v.elements[1]);
+  e.cls = outcome_class_from(str_of(v.elements[1])).value_or(OutcomeClass::unknown);
   e.level = static_cast<int>(int_of(v.elements[2]));
   e.ttl_ms = int_of(v.elements[3]);
   e.code = str_of(v.elements[4]);
   e.text = str_of(v.elements[5]);
   e.hits = int_of(v.elements[6]);
-  e.action = str_of(v.elements[7]);
+  e.action = action_from(str_of(v.elements[7])).value_or(Action::suppress);
   e.first_ms = int_of(v.elements[9]);
   e.last_ms = int_of(v.elements[10]);
   e.source = str_of(v.elements[11]);
@@ -68,9 +69,9 @@ Entry entry_from_hash(const std::string& addr, const RedisValue& h, int64_t pttl
     const std::string& k = h.elements[i].str;
     const std::string& v = h.elements[i + 1].str;
     if (k == "class")
-      e.cls = v;
+      e.cls = outcome_class_from(v).value_or(OutcomeClass::unknown);
     else if (k == "action")
-      e.action = v;
+      e.action = action_from(v).value_or(Action::suppress);
     else if (k == "level")
       e.level = static_cast<int>(int_of(h.elements[i + 1]));
     else if (k == "code")
@@ -171,9 +172,11 @@ std::optional<RecordOrigin> record_origin_from(std::string_view s) {
 }
 
 SuppressionStore::SuppressionStore(const RedisConfig& redis, const SuppressionConfig& suppression)
-    : redis_cfg_(redis), sup_(suppression), pool_(redis) {
+    : redis_cfg_(redis), sup_(suppression), pool_(std::make_unique<RedisPool>(redis)) {
   for (auto d : sup_.lease_ladder) ladder_args_.push_back(std::to_string(d.count()));
 }
+
+SuppressionStore::~SuppressionStore() = default;
 
 std::string SuppressionStore::key_for(const std::string& address) const {
   return redis_cfg_.key_prefix + "s:{" + address + "}";
@@ -190,12 +193,12 @@ RedisValue SuppressionStore::run_script(int which, const std::vector<std::string
   auto started = std::chrono::steady_clock::now();
   auto& metrics = Metrics::instance();
   try {
-    RedisValue v = pool_.command(argv);
+    RedisValue v = pool_->command(argv);
     if (v.type == RedisValue::error && v.str.rfind("NOSCRIPT", 0) == 0) {
       // After a Redis restart or SCRIPT FLUSH: EVAL loads the script again.
       argv[0] = "EVAL";
       argv[1] = sc.body;
-      v = pool_.command(argv);
+      v = pool_->command(argv);
     }
     if (v.type == RedisValue::error) throw StoreError("redis script error: " + v.str);
     metrics.observe(
@@ -279,30 +282,29 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
   return c;
 }
 
-std::optional<Entry> SuppressionStore::record_result(const OutcomeRecord& o, const RedisValue& v,
-                                                     bool* duplicate) {
+RecordResult SuppressionStore::record_result(const OutcomeRecord& o, const RedisValue& v) {
   if (v.type != RedisValue::array || v.elements.empty())
     throw StoreError("record: unexpected reply");
-  bool dup = v.elements[0].type == RedisValue::integer && v.elements[0].integer_value < 0;
-  if (duplicate) *duplicate = dup;
-  if (dup) return std::nullopt;
+  RecordResult r;
+  r.duplicate = v.elements[0].type == RedisValue::integer && v.elements[0].integer_value < 0;
+  if (r.duplicate) return r;
   Metrics::instance().inc(
       "bouncegate_outcomes_total",
       {{"class", std::string(to_string(o.cls))}, {"source", std::string(to_string(o.ctx.source))}});
-  if (v.elements.size() < 12) return std::nullopt;
-  return entry_from_script(o.address, v);
+  if (v.elements.size() >= 12) r.entry = entry_from_script(o.address, v);
+  return r;
 }
 
-std::optional<Entry> SuppressionStore::record(const OutcomeRecord& o, bool* duplicate) {
+RecordResult SuppressionStore::record(const OutcomeRecord& o) {
   ScriptCall c = record_call(o, now_ms());
-  return record_result(o, run_script(store_scripts::kRecord, c.keys, c.args), duplicate);
+  return record_result(o, run_script(store_scripts::kRecord, c.keys, c.args));
 }
 
 size_t SuppressionStore::record_batch(const std::vector<OutcomeRecord>& batch) {
   if (batch.empty()) return 0;
   const auto& sc = store_scripts::script(store_scripts::kRecord);
   // Loads the script first so that every pipelined EVALSHA finds it.
-  RedisValue loaded = pool_.command({"SCRIPT", "LOAD", sc.body});
+  RedisValue loaded = pool_->command({"SCRIPT", "LOAD", sc.body});
   if (loaded.type == RedisValue::error) throw StoreError("script load: " + loaded.str);
   int64_t now = now_ms();
   std::vector<std::vector<std::string>> cmds;
@@ -314,15 +316,13 @@ size_t SuppressionStore::record_batch(const std::vector<OutcomeRecord>& batch) {
     argv.insert(argv.end(), c.args.begin(), c.args.end());
     cmds.push_back(std::move(argv));
   }
-  auto replies = pool_.pipeline(cmds);
+  auto replies = pool_->pipeline(cmds);
   size_t written = 0;
   for (size_t i = 0; i < replies.size(); ++i) {
     if (replies[i].type == RedisValue::error)
       throw StoreError("record: " + replies[i].str + " (row " + std::to_string(i + 1) +
                        " of the batch; the rows before it were written)");
-    bool dup = false;
-    record_result(batch[i], replies[i], &dup);
-    if (!dup) ++written;
+    if (!record_result(batch[i], replies[i]).duplicate) ++written;
   }
   return written;
 }
@@ -371,7 +371,7 @@ void SuppressionStore::for_each_unsubscription(
   std::string prefix = redis_cfg_.key_prefix + "u:{";
   std::string cursor = "0";
   do {
-    RedisValue v = pool_.command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
+    RedisValue v = pool_->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
     if (v.type != RedisValue::array || v.elements.size() != 2) throw StoreError("scan: bad reply");
     cursor = v.elements[0].str;
     std::vector<std::vector<std::string>> cmds;
@@ -384,7 +384,7 @@ void SuppressionStore::for_each_unsubscription(
       cmds.push_back({"HGETALL", k.str});
     }
     if (cmds.empty()) continue;
-    auto r = pool_.pipeline(cmds);
+    auto r = pool_->pipeline(cmds);
     for (size_t i = 0; i < addrs.size(); ++i)
       for (size_t j = 0; j + 1 < r[i].elements.size(); j += 2)
         if (!visit(unsubscription_of(addrs[i], r[i].elements[j].str, r[i].elements[j + 1].str)))
@@ -403,41 +403,41 @@ std::vector<SuppressionStore::Unsubscription> SuppressionStore::scan_unsubscript
 }
 
 void SuppressionStore::log_import(const std::string& file, size_t rows, const EventContext& ctx) {
-  RedisValue v = pool_.command({"XADD",
-                                redis_cfg_.key_prefix + "events",
-                                "MAXLEN",
-                                "~",
-                                std::to_string(sup_.events_maxlen),
-                                "*",
-                                "kind",
-                                "import",
-                                "ts",
-                                std::to_string(now_ms()),
-                                "addr",
-                                "",
-                                "class",
-                                "",
-                                "action",
-                                "import",
-                                "source",
-                                std::string(to_string(ctx.source)),
-                                "file",
-                                escape_control_for_storage(file),
-                                "rows",
-                                std::to_string(rows)});
+  RedisValue v = pool_->command({"XADD",
+                                 redis_cfg_.key_prefix + "events",
+                                 "MAXLEN",
+                                 "~",
+                                 std::to_string(sup_.events_maxlen),
+                                 "*",
+                                 "kind",
+                                 "import",
+                                 "ts",
+                                 std::to_string(now_ms()),
+                                 "addr",
+                                 "",
+                                 "class",
+                                 "",
+                                 "action",
+                                 "import",
+                                 "source",
+                                 std::string(to_string(ctx.source)),
+                                 "file",
+                                 escape_control_for_storage(file),
+                                 "rows",
+                                 std::to_string(rows)});
   if (v.type == RedisValue::error) throw StoreError("log_import: " + v.str);
 }
 
 std::optional<Entry> SuppressionStore::get(const std::string& address) {
   std::string k = key_for(address);
-  auto r = pool_.pipeline({{"HGETALL", k}, {"PTTL", k}});
+  auto r = pool_->pipeline({{"HGETALL", k}, {"PTTL", k}});
   if (r[0].type != RedisValue::array || r[0].elements.empty()) return std::nullopt;
   return entry_from_hash(address, r[0], int_of(r[1]));
 }
 
 std::vector<SuppressionStore::Unsubscription> SuppressionStore::unsubscription_list(
     const std::string& address) {
-  RedisValue v = pool_.command({"HGETALL", redis_cfg_.key_prefix + "u:{" + address + "}"});
+  RedisValue v = pool_->command({"HGETALL", redis_cfg_.key_prefix + "u:{" + address + "}"});
   std::vector<Unsubscription> out;
   for (size_t i = 0; i + 1 < v.elements.size(); i += 2)
     out.push_back(unsubscription_of(address, v.elements[i].str, v.elements[i + 1].str));
@@ -445,7 +445,7 @@ std::vector<SuppressionStore::Unsubscription> SuppressionStore::unsubscription_l
 }
 
 std::map<std::string, int64_t> SuppressionStore::unsubscriptions(const std::string& address) {
-  RedisValue v = pool_.command({"HGETALL", redis_cfg_.key_prefix + "u:{" + address + "}"});
+  RedisValue v = pool_->command({"HGETALL", redis_cfg_.key_prefix + "u:{" + address + "}"});
   std::map<std::string, int64_t> out;
   for (size_t i = 0; i + 1 < v.elements.size(); i += 2)
     out[v.elements[i].str] = int_of(v.elements[i + 1]);
@@ -458,7 +458,7 @@ void SuppressionStore::for_each_entry(const ScanFilter& f,
   std::string cursor = "0";
   size_t n = 0;
   do {
-    RedisValue v = pool_.command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
+    RedisValue v = pool_->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
     if (v.type != RedisValue::array || v.elements.size() != 2) throw StoreError("scan: bad reply");
     cursor = v.elements[0].str;
     std::vector<std::vector<std::string>> cmds;
@@ -472,11 +472,11 @@ void SuppressionStore::for_each_entry(const ScanFilter& f,
       cmds.push_back({"PTTL", k.str});
     }
     if (cmds.empty()) continue;
-    auto r = pool_.pipeline(cmds);
+    auto r = pool_->pipeline(cmds);
     for (size_t i = 0; i < addrs.size(); ++i) {
       if (r[2 * i].elements.empty()) continue;  // expired between SCAN and HGETALL
       Entry e = entry_from_hash(addrs[i], r[2 * i], int_of(r[2 * i + 1]));
-      if (!f.cls.empty() && e.cls != f.cls) continue;
+      if (!f.cls.empty() && to_string(e.cls) != f.cls) continue;
       if (!visit(e)) return;
       if (f.limit && ++n >= f.limit) return;
     }
@@ -497,7 +497,7 @@ std::vector<Event> SuppressionStore::events_since(int64_t since_ms, size_t max) 
   std::string start = std::to_string(since_ms) + "-0";
   for (;;) {
     RedisValue v =
-        pool_.command({"XRANGE", redis_cfg_.key_prefix + "events", start, "+", "COUNT", "1000"});
+        pool_->command({"XRANGE", redis_cfg_.key_prefix + "events", start, "+", "COUNT", "1000"});
     if (v.type != RedisValue::array) throw StoreError("xrange: bad reply");
     if (v.elements.empty()) break;
     for (const auto& e : v.elements) {
@@ -525,7 +525,7 @@ SuppressionStore::HourlyStats SuppressionStore::stats_by_hour(int64_t since_ms, 
   std::string pattern = prefix + (domain.empty() ? "*" : domain + "}:*");
   std::string cursor = "0";
   do {
-    RedisValue v = pool_.command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    RedisValue v = pool_->command({"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
     if (v.type != RedisValue::array || v.elements.size() != 2) throw StoreError("scan: bad reply");
     cursor = v.elements[0].str;
     std::vector<std::vector<std::string>> cmds;
@@ -539,7 +539,7 @@ SuppressionStore::HourlyStats SuppressionStore::stats_by_hour(int64_t since_ms, 
       cmds.push_back({"HGETALL", k.str});
     }
     if (cmds.empty()) continue;
-    auto r = pool_.pipeline(cmds);
+    auto r = pool_->pipeline(cmds);
     for (size_t i = 0; i < where.size(); ++i)
       for (size_t j = 0; j + 1 < r[i].elements.size(); j += 2)
         out[where[i].first][where[i].second][r[i].elements[j].str] += int_of(r[i].elements[j + 1]);
@@ -576,7 +576,7 @@ void SuppressionStore::remember_message(const std::string& message_id,
     cmds.push_back(sadd);
     cmds.push_back({"PEXPIRE", rk, ttl});
   }
-  auto r = pool_.pipeline(cmds);
+  auto r = pool_->pipeline(cmds);
   for (const auto& v : r)
     if (v.type == RedisValue::error) throw StoreError("remember_message: " + v.str);
 }
@@ -584,13 +584,13 @@ void SuppressionStore::remember_message(const std::string& message_id,
 bool SuppressionStore::message_had_recipient(const std::string& message_id,
                                              const std::string& address) {
   RedisValue v =
-      pool_.command({"SISMEMBER", redis_cfg_.key_prefix + "midr:" + message_id, address});
+      pool_->command({"SISMEMBER", redis_cfg_.key_prefix + "midr:" + message_id, address});
   if (v.type == RedisValue::error) throw StoreError("message_had_recipient: " + v.str);
   return v.type == RedisValue::integer && v.integer_value == 1;
 }
 
 std::map<std::string, std::string> SuppressionStore::lookup_message(const std::string& message_id) {
-  RedisValue v = pool_.command({"HGETALL", redis_cfg_.key_prefix + "mid:" + message_id});
+  RedisValue v = pool_->command({"HGETALL", redis_cfg_.key_prefix + "mid:" + message_id});
   std::map<std::string, std::string> out;
   for (size_t i = 0; i + 1 < v.elements.size(); i += 2)
     out[v.elements[i].str] = v.elements[i + 1].str;
@@ -609,12 +609,11 @@ bool SuppressionStore::take_send_token(const std::string& bucket, int per_minute
 }
 
 void SuppressionStore::ping() {
-  RedisValue v = pool_.command({"PING"});
+  RedisValue v = pool_->command({"PING"});
   if (v.type == RedisValue::error) throw StoreError("ping: " + v.str);
 }
 
-std::optional<Entry> SuppressionStore::record_or_journal(const OutcomeRecord& o, bool* journaled) {
-  if (journaled) *journaled = false;
+RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
   try {
     auto e = record(o);
     if (journal_size() > 0) replay_journal();
@@ -635,8 +634,9 @@ std::optional<Entry> SuppressionStore::record_or_journal(const OutcomeRecord& o,
         << o.first_seen_ms << '\t' << o.last_seen_ms << '\n';
     out.flush();
     if (!out) throw;
-    if (journaled) *journaled = true;
-    return std::nullopt;
+    RecordResult r;
+    r.journaled = true;
+    return r;
   }
 }
 
@@ -699,9 +699,7 @@ size_t SuppressionStore::replay_journal() {
     }
     if (f.size() >= 19) o.last_seen_ms = std::atoll(f[18].c_str());
     try {
-      bool duplicate = false;
-      record(o, &duplicate);
-      if (!duplicate) ++done;
+      if (!record(o).duplicate) ++done;
     } catch (const StoreError&) {
       down = true;
       failed.push_back(line);

@@ -1,5 +1,6 @@
 // SuppressionStore: every read and state change of the suppression cache in Redis. Each state
 // change of one address is one Lua script call; the lease arithmetic lives in that script only.
+// The records it takes and returns are in core/store_records.hpp (no Redis client types).
 #pragma once
 
 #include <cstdint>
@@ -14,95 +15,19 @@
 #include "core/clock.hpp"
 #include "core/config.hpp"
 #include "core/outcome.hpp"
-#include "core/redis_pool.hpp"
+#include "core/store_records.hpp"
 
 namespace bouncegate {
 
-// One suppressed address as stored in bg:s:{addr}.
-struct Entry {
-  std::string address;
-  std::string cls;
-  std::string action;
-  int level = 0;
-  int64_t ttl_ms = -1;  // -1: permanent
-  std::string code;
-  std::string text;
-  std::string source;
-  int64_t first_ms = 0;
-  int64_t last_ms = 0;
-  int64_t hits = 0;
-  std::string reason;
-};
-
-enum class GateResult { pass, reject, defer, unsubscribed };
-std::string_view to_string(GateResult r);
-
-struct GateDecision {
-  GateResult result = GateResult::pass;
-  std::optional<Entry> entry;  // after the lease bump
-  std::string list;            // the list (or "*") an unsubscribed recipient left
-};
-
-// Context logged with every event.
-struct EventContext {
-  std::string queue_id;
-  std::string message_id;
-  Source source = Source::cli;
-};
-
-// Where a record comes from. Only delivery outcomes are evidence about a domain: operator
-// adds and imported rows are counted apart ("manual", "imported"), and an import writes one
-// summary event instead of one per row.
-enum class RecordOrigin { outcome, manual, import };
-std::string_view to_string(RecordOrigin o);
-std::optional<RecordOrigin> record_origin_from(std::string_view s);
-
-struct OutcomeRecord {
-  std::string address;  // normalised
-  OutcomeClass cls = OutcomeClass::unknown;
-  Action action = Action::record;
-  std::string code;  // "550 5.1.1"
-  std::string text;  // full reply text (stored up to 512 bytes, events keep 2048)
-  std::string rule;
-  EventContext ctx;
-  std::optional<Millis> ttl;  // overrides ladder[0] for a new entry (cli add, upstream mirror)
-  std::string reason;
-  // false: not this address's domain's outcome (the relay's own connect/TLS/AUTH trouble);
-  // the hourly counters file it under "-".
-  bool counts_for_domain = true;
-  // Event de-duplication in the same atomic step (e.g. "acs:EVENT-ID"); empty: none.
-  std::string dedupe_id;
-  Millis dedupe_ttl{0};
-  // Mailed feedback only: "yes" when tied to relayed mail, "no" when not (then never acted on,
-  // counted under "unverified"); "" for every other outcome.
-  std::string verified;
-  RecordOrigin origin = RecordOrigin::outcome;
-  // Action reject (unsubscribe): the list left; empty means every list ("*").
-  std::string list;
-  // Imported rows keep the time they were first seen (or unsubscribed); 0: now.
-  int64_t first_seen_ms = 0;
-  int64_t last_seen_ms = 0;
-};
-
-struct Event {
-  std::string id;  // stream id
-  int64_t ts_ms = 0;
-  std::map<std::string, std::string> fields;
-  std::string get(const std::string& k) const {
-    auto it = fields.find(k);
-    return it == fields.end() ? std::string() : it->second;
-  }
-};
-
-struct ScanFilter {
-  std::string cls;
-  std::string domain;
-  size_t limit = 0;  // 0: all
-};
+class RedisPool;
+struct RedisValue;
 
 class SuppressionStore {
  public:
   SuppressionStore(const RedisConfig& redis, const SuppressionConfig& suppression);
+  ~SuppressionStore();
+  SuppressionStore(const SuppressionStore&) = delete;
+  SuppressionStore& operator=(const SuppressionStore&) = delete;
 
   // The RCPT decision: one round trip. With `list` set, unsubscribes from that list (or "*")
   // refuse too. A hit bumps the lease one step (unless dry_run, for shadow mode).
@@ -110,8 +35,8 @@ class SuppressionStore {
                     bool dry_run = false);
   // Applies an outcome's action: a lease for suppress/defer, permanent entry, unsubscribe for
   // reject; every outcome goes to the event stream and hourly per-domain counters.
-  // With outcome.dedupe_id set, an id seen within dedupe_ttl records nothing (*duplicate).
-  std::optional<Entry> record(const OutcomeRecord& outcome, bool* duplicate = nullptr);
+  // With outcome.dedupe_id set, an id seen within dedupe_ttl records nothing (.duplicate).
+  RecordResult record(const OutcomeRecord& outcome);
   // Many records in one pipelined round trip (imports); returns how many were written (not
   // duplicates). A failure part-way throws; the rows before it stay written.
   size_t record_batch(const std::vector<OutcomeRecord>& batch);
@@ -159,7 +84,7 @@ class SuppressionStore {
   void ping();
 
   // Writes outcomes that could not reach Redis to the local journal; replay applies them.
-  std::optional<Entry> record_or_journal(const OutcomeRecord& outcome, bool* journaled = nullptr);
+  RecordResult record_or_journal(const OutcomeRecord& outcome);
   size_t replay_journal();
   size_t journal_size();
 
@@ -171,7 +96,7 @@ class SuppressionStore {
     std::vector<std::string> keys, args;
   };
   ScriptCall record_call(const OutcomeRecord& o, int64_t now) const;
-  std::optional<Entry> record_result(const OutcomeRecord& o, const RedisValue& v, bool* duplicate);
+  RecordResult record_result(const OutcomeRecord& o, const RedisValue& v);
   RedisValue run_script(int which, const std::vector<std::string>& keys,
                         const std::vector<std::string>& args);
   // The lease ladder in ms as script arguments, formatted once per store (config is immutable).
@@ -180,7 +105,7 @@ class SuppressionStore {
   RedisConfig redis_cfg_;
   SuppressionConfig sup_;
   std::vector<std::string> ladder_args_;
-  RedisPool pool_;
+  std::unique_ptr<RedisPool> pool_;
   std::mutex journal_mu_;
 };
 

@@ -107,8 +107,8 @@ void log_decision(const MessageState& m, const std::string& rcpt, std::string_vi
   if (d.result == GateResult::unsubscribed) {
     line += " class=unsubscribe list=" + log_quote(d.list);
   } else if (d.entry) {
-    line += " class=" + log_quote(d.entry->cls) + " level=" + std::to_string(d.entry->level) +
-            " lease=" + lease_text(d.entry->ttl_ms);
+    line += " class=" + log_quote(to_string(d.entry->cls)) +
+            " level=" + std::to_string(d.entry->level) + " lease=" + lease_text(d.entry->ttl_ms);
   }
   LogLevel level = d.result == GateResult::pass ? LogLevel::debug : LogLevel::info;
   if (reply.empty())
@@ -194,7 +194,7 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   }
   if (cfg.milter.shadow) {
     std::string cls = d.result == GateResult::unsubscribed ? "unsubscribe"
-                      : d.entry                            ? d.entry->cls
+                      : d.entry                            ? std::string(to_string(d.entry->cls))
                                                            : "unknown";
     log_decision(m, a->address, "would-" + std::string(to_string(d.result)), d);
     m.shadow_headers.push_back("would-reject <" + a->address + "> " + cls);

@@ -458,7 +458,8 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
       int64_t ttl = d.entry ? d.entry->ttl_ms : -1;
       log_event(LogLevel::info, log_id(),
                 "to=<" + rcpt + ">, gate=" + std::string(to_string(d.result)) +
-                    ", reply=" + log_quote(r.line()) + ", class=" + (d.entry ? d.entry->cls : "") +
+                    ", reply=" + log_quote(r.line()) +
+                    ", class=" + std::string(d.entry ? to_string(d.entry->cls) : "") +
                     ", lease=" + lease_text(ttl));
       reply(r);
       co_return;
@@ -647,13 +648,10 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
     log_event(LogLevel::notice, log_id(), "upstream throttling: new transactions paused",
               {{"for", format_duration(cfg_->relay.throttle_pause)}});
   }
-  std::optional<Entry> entry;
-  bool journaled = false;
+  RecordResult entry;
   try {
     auto store = store_;
-    auto record = [store, rec = l.record, &journaled] {
-      return store->record_or_journal(rec, &journaled);
-    };
+    auto record = [store, rec = l.record] { return store->record_or_journal(rec); };
     entry = co_await rt_.offload(record);
   } catch (const std::exception& e) {
     log_event(LogLevel::error, log_id(), "outcome not recorded",
@@ -665,7 +663,7 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
                      ", class=" + std::string(to_string(l.record.cls)) +
                      ", action=" + std::string(to_string(l.record.action));
   if (entry && entry->ttl_ms >= 0) line += ", lease=" + lease_text(entry->ttl_ms);
-  if (journaled) line += ", journaled=yes";
+  if (entry.journaled) line += ", journaled=yes";
   log_event(LogLevel::info, log_id(), line);
 }
 

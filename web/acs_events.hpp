@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/config.hpp"
-#include "core/store.hpp"
+#include "core/store_records.hpp"
 
 namespace bouncegate::web {
 

@@ -294,9 +294,7 @@ Response handle_acs_events(const WebState& st, const Request& req, std::string_v
       // failure finds it unseen, a redelivery after success is recorded nothing.
       ev.outcome->dedupe_id = "acs:" + ev.id;
       ev.outcome->dedupe_ttl = wc.event_dedupe_ttl;
-      bool duplicate = false;
-      st.store->record(*ev.outcome, &duplicate);
-      if (duplicate) {
+      if (st.store->record(*ev.outcome).duplicate) {
         ++duplicates;
         log_event(LogLevel::info, session, "event already processed", {{"event_id", ev.id}});
         continue;

@@ -86,7 +86,7 @@ TEST_F(RelayBehindPostfix, UpstreamHardBounceBouncesInPostfixAndSuppresses) {
   SuppressionStore store(cfg->redis, cfg->suppression);
   auto e = store.get("bounce-e2e@example.net");
   ASSERT_TRUE(e) << relay->log();
-  EXPECT_EQ(e->cls, "hard");
+  EXPECT_EQ(e->cls, OutcomeClass::hard);
   EXPECT_EQ(e->source, "relay");
   EXPECT_FALSE(store.get("fine@example.net"));
   // XFORWARD carried Postfix's queue id into the relay's outcome line.

@@ -114,7 +114,7 @@ TEST_F(IngestTest, CorpusDsnSuppressesItsRecipient) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto e = store_->get("userunknown@bouncehammer.jp");
   ASSERT_TRUE(e.has_value()) << r.err;
-  EXPECT_EQ(e->cls, "hard");
+  EXPECT_EQ(e->cls, OutcomeClass::hard);
   EXPECT_EQ(e->source, "dsn");
 }
 
@@ -125,7 +125,7 @@ TEST_F(IngestTest, ArfComplaintIsAPermanentEntry) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto e = store_->get(rcpt);
   ASSERT_TRUE(e.has_value()) << r.err;
-  EXPECT_EQ(e->cls, "complaint");
+  EXPECT_EQ(e->cls, OutcomeClass::complaint);
   EXPECT_EQ(e->source, "arf");
   EXPECT_EQ(e->ttl_ms, -1);
 }
@@ -253,7 +253,7 @@ TEST_F(IngestTest, RequireMatchOffActsOnEveryReport) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto e = store_->get("redacted@example.net");
   ASSERT_TRUE(e) << r.err;
-  EXPECT_EQ(e->cls, "complaint");
+  EXPECT_EQ(e->cls, OutcomeClass::complaint);
 }
 
 // One Message-ID sent in two transactions (Postfix splits at 50 recipients): a report about a

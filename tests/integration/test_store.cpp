@@ -39,7 +39,7 @@ TEST_F(StoreTest, FullLadderThenCapAtLastStep) {
   auto e = store.record(hard_bounce(*cfg, "dead@example.com"));
   ASSERT_TRUE(e);
   EXPECT_EQ(e->level, 0);
-  EXPECT_EQ(e->cls, "hard");
+  EXPECT_EQ(e->cls, OutcomeClass::hard);
   EXPECT_NEAR(e->ttl_ms, 24 * 3600'000.0, 5000);
   const int64_t expected_hours[] = {48, 96, 7 * 24, 14 * 24, 14 * 24, 14 * 24};
   for (int i = 0; i < 6; ++i) {
@@ -138,7 +138,7 @@ TEST_F(StoreTest, ComplaintIsPermanentAndSurvivesLaterBounce) {
   auto e = store.get("angry@example.com");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->ttl_ms, -1);
-  EXPECT_EQ(e->action, "suppress_permanent");
+  EXPECT_EQ(e->action, Action::suppress_permanent);
   auto d = store.gate("angry@example.com", "", ctx_);
   EXPECT_EQ(d.result, GateResult::reject);
   EXPECT_EQ(d.entry->ttl_ms, -1);
@@ -217,9 +217,7 @@ TEST_F(StoreTest, JournalKeepsOutcomesWhileRedisIsDownAndReplays) {
   sup.journal_path = dir.path() + "/journal";
   SuppressionStore store(cfg->redis, sup);
   redis_.stop();
-  bool journaled = false;
-  store.record_or_journal(hard_bounce(*cfg, "late@example.com"), &journaled);
-  EXPECT_TRUE(journaled);
+  EXPECT_TRUE(store.record_or_journal(hard_bounce(*cfg, "late@example.com")).journaled);
   EXPECT_GT(store.journal_size(), 0u);
   redis_.start();
   std::this_thread::sleep_for(200ms);
@@ -227,7 +225,7 @@ TEST_F(StoreTest, JournalKeepsOutcomesWhileRedisIsDownAndReplays) {
   EXPECT_EQ(store.journal_size(), 0u);
   auto e = store.get("late@example.com");
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->cls, "hard");
+  EXPECT_EQ(e->cls, OutcomeClass::hard);
 }
 
 // Issue: a write that timed out was still applied later (it was already on the socket) and
@@ -242,9 +240,7 @@ TEST_F(StoreTest, TimedOutWriteAppliedLateAndReplayedCountsOnce) {
   OutcomeRecord o = hard_bounce(*cfg, "twice@example.com");
   assign_record_id(o);
   redis_.pause();  // the command reaches the socket, the reply never comes in time
-  bool journaled = false;
-  store.record_or_journal(o, &journaled);
-  EXPECT_TRUE(journaled);
+  EXPECT_TRUE(store.record_or_journal(o).journaled);
   redis_.resume();  // ...and Redis applies it late
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(store.replay_journal(), 0u) << "the replay is recognised as already applied";
@@ -273,11 +269,12 @@ TEST_F(StoreTest, MessageIdsAndDedupe) {
   OutcomeRecord o = hard_bounce(*cfg, "twice@example.com");
   o.dedupe_id = "acs:event-1";
   o.dedupe_ttl = 60s;
-  bool dup = true;
-  EXPECT_TRUE(store.record(o, &dup));
-  EXPECT_FALSE(dup);
-  EXPECT_FALSE(store.record(o, &dup));
-  EXPECT_TRUE(dup);
+  auto first = store.record(o);
+  EXPECT_TRUE(first);
+  EXPECT_FALSE(first.duplicate);
+  auto second = store.record(o);
+  EXPECT_FALSE(second);
+  EXPECT_TRUE(second.duplicate);
   int outcomes = 0;
   for (const auto& ev : store.events_since(now_ms() - 60'000))
     outcomes += ev.get("addr") == "twice@example.com" && ev.get("kind") == "outcome";
@@ -306,7 +303,7 @@ TEST(StoreJournal, ReplayInterruptedByACrashIsFinishedLater) {
   EXPECT_EQ(store.journal_size(), 0u);
   auto e = store.get("crashed@example.com");
   ASSERT_TRUE(e);
-  EXPECT_EQ(e->cls, "hard");
+  EXPECT_EQ(e->cls, OutcomeClass::hard);
 }
 
 }  // namespace

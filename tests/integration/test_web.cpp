@@ -282,12 +282,12 @@ TEST_F(WebTest, DeliveryReportBatchMapsEveryStatus) {
 
   auto gone = store_->get("gone@example.com");
   ASSERT_TRUE(gone.has_value());
-  EXPECT_EQ(gone->cls, "hard");
+  EXPECT_EQ(gone->cls, OutcomeClass::hard);
   EXPECT_EQ(gone->source, "acs");
   EXPECT_EQ(gone->code, "550 5.1.1");
   auto supp = store_->get("supp@example.com");
   ASSERT_TRUE(supp.has_value());
-  EXPECT_EQ(supp->cls, "upstream_suppressed");
+  EXPECT_EQ(supp->cls, OutcomeClass::upstream_suppressed);
   // Reputation and content outcomes are evidence, not suppressions.
   EXPECT_FALSE(store_->get("spam@example.com").has_value());
   auto spam = events_for("spam@example.com");
@@ -320,7 +320,7 @@ TEST_F(WebTest, StatusMessageDecidesNotTheAcsStatus) {
   EXPECT_FALSE(store_->get("bare@example.com").has_value());
   auto dead = store_->get("dead@example.com");
   ASSERT_TRUE(dead.has_value());
-  EXPECT_EQ(dead->cls, "hard");
+  EXPECT_EQ(dead->cls, OutcomeClass::hard);
   EXPECT_FALSE(store_->get("block@example.com").has_value());
   auto ev = events_for("block@example.com");
   ASSERT_EQ(ev.size(), 1u);
@@ -343,7 +343,7 @@ TEST_F(WebTest, CloudEventsBatchIsAccepted) {
   EXPECT_EQ(r.status, 200) << r.body;
   auto e = store_->get("ce@example.com");
   ASSERT_TRUE(e.has_value());
-  EXPECT_EQ(e->cls, "hard");
+  EXPECT_EQ(e->cls, OutcomeClass::hard);
 }
 
 TEST_F(WebTest, DuplicateEventIdIsProcessedOnce) {

@@ -313,14 +313,14 @@ TEST_P(SessionTest, Replays) {
       std::string addr = l.text.substr(0, l.text.find(' '));
       auto e = store.get(addr);
       if (l.text.find(" absent") != std::string::npos) {
-        EXPECT_FALSE(e) << where(l) << ": stored with class " << (e ? e->cls : "");
+        EXPECT_FALSE(e) << where(l) << ": stored with class " << (e ? to_string(e->cls) : "");
         continue;
       }
       ASSERT_TRUE(e) << where(l) << ": not stored\nrelay log:\n" << relay.log();
       for (const auto& [k, v] : pairs(l.text)) {
-        std::string got = k == "class"    ? e->cls
+        std::string got = k == "class"    ? std::string(to_string(e->cls))
                           : k == "level"  ? std::to_string(e->level)
-                          : k == "action" ? e->action
+                          : k == "action" ? std::string(to_string(e->action))
                           : k == "source" ? e->source
                           : k == "code"   ? e->code
                                           : "?" + k;
