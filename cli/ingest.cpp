@@ -12,6 +12,7 @@
 #include "core/json.hpp"
 #include "core/learn.hpp"
 #include "core/log.hpp"
+#include "core/mappings.hpp"
 #include "core/metrics.hpp"
 #include "core/reply.hpp"
 
@@ -53,24 +54,28 @@ std::optional<OutcomeRecord> outcome_for_recipient(const Config& cfg, const Fail
     return outcome_for_class(cfg, address, OutcomeClass::complaint, "", text, ec,
                              "arf-" + (r.feedback_type.empty() ? "report" : r.feedback_type));
   }
-  if (r.action == "relayed" || r.action == "expanded") {
+  // RFC 3464 Action -> class: data (core/rules/mappings.yaml). An unknown action word is read
+  // as "failed" would be: through the rules, which decide nothing without a status.
+  const StatusMapping* m = shipped_mappings().dsn(r.action);
+  if (m && !m->outcome) {
     *why = "action " + r.action + " is not an outcome";
     return std::nullopt;
   }
-  if (r.action == "delivered")
-    return outcome_for_class(cfg, address, OutcomeClass::delivered, r.status, r.diagnostic, ec,
-                             "dsn-delivered");
+  if (m && !m->through_rules && !m->never_suppress)
+    return outcome_for_class(cfg, address, m->cls, r.status, r.diagnostic, ec, m->rule);
   DsnReply dsn = reply_for_dsn_recipient(r);
   const Reply& reply = dsn.reply;
-  if (!reply.valid && r.action != "delayed") {
+  const bool never_suppress = m && m->never_suppress;
+  if (!reply.valid && !never_suppress) {
     *why = "no status and no diagnostic text";
     return std::nullopt;
   }
   Learned l = learn_from_reply(cfg, address, dsn.command, reply, ec);
-  if (r.action == "delayed") {
-    // A delay is not a final outcome: whatever the text says, it is soft and never suppresses.
-    OutcomeRecord o = outcome_for_class(cfg, address, OutcomeClass::soft, l.record.code,
-                                        l.record.text, ec, "dsn-delayed");
+  if (never_suppress) {
+    // Not a final outcome (delayed): whatever the text says, it is that class and never
+    // suppresses.
+    OutcomeRecord o =
+        outcome_for_class(cfg, address, m->cls, l.record.code, l.record.text, ec, m->rule);
     if (o.action != Action::record && o.action != Action::ignore) o.action = Action::record;
     return o;
   }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 
 #include "cli/cli.hpp"
@@ -327,11 +328,19 @@ int cmd_import(Context& ctx) {
   size_t written = 0;
   if (!dry_run && valid > 0) {
     Progress progress("import", total_bytes);
+    // Double-buffered: one batch is written (a pooled connection, another thread) while the
+    // next is read and checked, so parsing and Redis's script time overlap.
     std::vector<OutcomeRecord> batch;
     batch.reserve(kBatch);
+    std::future<size_t> in_flight;
     auto flush = [&] {
-      written += ctx.store().record_batch(batch);
-      batch.clear();
+      if (in_flight.valid()) written += in_flight.get();
+      if (batch.empty()) return;
+      in_flight = std::async(std::launch::async, [&store = ctx.store(), b = std::move(batch)] {
+        return store.record_batch(b);
+      });
+      batch = {};
+      batch.reserve(kBatch);
     };
     pass(
         [&](OutcomeRecord&& o) {
@@ -340,6 +349,7 @@ int cmd_import(Context& ctx) {
         },
         errors, &progress);
     flush();
+    if (in_flight.valid()) written += in_flight.get();
     progress.done();
     EventContext ec;
     ec.source = Source::cli;

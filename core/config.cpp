@@ -11,6 +11,7 @@
 
 #include "core/access.hpp"
 #include "core/endpoint.hpp"
+#include "core/mappings.hpp"
 
 namespace bouncegate {
 
@@ -399,22 +400,9 @@ void load_suppression(Section s, SuppressionConfig& c) {
   check_reply("defer_reply", c.defer_reply, '4');
 }
 
+// The defaults are data: core/rules/mappings.yaml (docs/classification.md shows them).
 void fill_default_actions(SuppressionConfig& c) {
-  const std::pair<OutcomeClass, Action> defaults[] = {
-      {OutcomeClass::hard, Action::suppress},
-      {OutcomeClass::soft, Action::record},
-      {OutcomeClass::reputation, Action::record},
-      {OutcomeClass::auth, Action::record},
-      {OutcomeClass::rate_limit, Action::record},
-      {OutcomeClass::content, Action::record},
-      {OutcomeClass::sender, Action::record},
-      {OutcomeClass::complaint, Action::suppress_permanent},
-      {OutcomeClass::unsubscribe, Action::reject},
-      {OutcomeClass::upstream_suppressed, Action::suppress},
-      {OutcomeClass::delivered, Action::record},
-      {OutcomeClass::unknown, Action::record},
-  };
-  for (auto [cls, act] : defaults) c.actions.emplace(cls, act);
+  for (auto [cls, act] : shipped_mappings().default_actions) c.actions.emplace(cls, act);
 }
 
 void load_classification(Section s, ClassificationConfig& c) {

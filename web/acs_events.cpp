@@ -1,11 +1,12 @@
-// ACS EmailDeliveryReportReceived → outcomes: the status mapping table lives here, and the
-// statusMessage of Failed, Bounced and Quarantined reports is classified by the configured
-// rules like every other reply.
+// ACS EmailDeliveryReportReceived → outcomes: the status mapping is data
+// (core/rules/mappings.yaml); the statusMessage of Failed, Bounced and Quarantined reports is
+// classified by the configured rules like every other reply.
 #include "web/acs_events.hpp"
 
 #include "core/address.hpp"
 #include "core/json_parse.hpp"
 #include "core/learn.hpp"
+#include "core/mappings.hpp"
 #include "core/reply.hpp"
 
 namespace bouncegate::web {
@@ -15,18 +16,16 @@ std::optional<OutcomeRecord> outcome_for_delivery_status(const Config& cfg,
                                                          const std::string& status,
                                                          const std::string& status_message,
                                                          const EventContext& ctx) {
-  auto known = [&](OutcomeClass cls, const std::string& rule) {
-    return outcome_for_class(cfg, address, cls, "", status_message, ctx, rule);
-  };
-  if (status == "Delivered") return known(OutcomeClass::delivered, "acs-delivered");
-  if (status == "Expanded") return std::nullopt;  // a distribution list, not a final outcome
-  if (status == "Suppressed") return known(OutcomeClass::upstream_suppressed, "acs-suppressed");
-  if (status == "FilteredSpam") return known(OutcomeClass::reputation, "acs-filtered-spam");
+  const StatusMapping* m = shipped_mappings().acs(status);
+  // A status newer than the table: keep the evidence, decide nothing.
+  if (!m)
+    return outcome_for_class(cfg, address, OutcomeClass::unknown, "", status_message, ctx,
+                             "acs-status-unrecognised");
+  if (!m->outcome) return std::nullopt;
   // Failed, Bounced and Quarantined reports usually carry the receiver's own reply in
   // statusMessage: it goes through the same rules as a reply the relay sees. ACS's status
   // alone never suppresses (its table calls a bare 550 hard; bouncegate does not).
-  auto through_rules = [&](OutcomeClass otherwise,
-                           const std::string& rule) -> std::optional<OutcomeRecord> {
+  if (m->through_rules) {
     Reply reply = parse_reply(status_message);
     if (!reply.valid) reply = reply_from_status("", status_message);
     if (reply.valid) {
@@ -34,13 +33,8 @@ std::optional<OutcomeRecord> outcome_for_delivery_status(const Config& cfg,
       if (l.record.cls != OutcomeClass::unknown && l.record.cls != OutcomeClass::delivered)
         return l.record;
     }
-    return known(otherwise, rule);
-  };
-  if (status == "Quarantined") return through_rules(OutcomeClass::content, "acs-quarantined");
-  if (status == "Failed") return through_rules(OutcomeClass::unknown, "acs-failed");
-  if (status == "Bounced") return through_rules(OutcomeClass::unknown, "acs-bounced-unclear");
-  // A status newer than this code: keep the evidence, decide nothing.
-  return known(OutcomeClass::unknown, "acs-status-unrecognised");
+  }
+  return outcome_for_class(cfg, address, m->cls, "", status_message, ctx, m->rule);
 }
 
 namespace {

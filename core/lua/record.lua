@@ -64,6 +64,8 @@ else
   local cur = redis.call('PTTL', KEY.entry)
   if cur < 0 or cur < want then redis.call('PEXPIRE', KEY.entry, want) end
 end
+-- An import reads nothing back: two calls less per row.
+if origin == 'import' then return {1} end
 local h = redis.call('HMGET', KEY.entry, 'class', 'code', 'text', 'hits', 'action', 'first_ms',
   'last_ms', 'source')
 return {1, h[1], level, redis.call('PTTL', KEY.entry), h[2], h[3], tonumber(h[4]) or 0, h[5], '',
