@@ -129,6 +129,25 @@ TEST_F(CliOperatorTest, ImportsAreCountedApartWithOneSummaryEvent) {
   EXPECT_EQ(count_of(report.out, "@bulk.example"), 1u) << "rows write no event each";
 }
 
+// On a terminal, import and export show a progress line (rows, rows/s, ETA) and a summary;
+// `script` (util-linux, always installed) gives the process a real pseudo-terminal.
+TEST_F(CliOperatorTest, ProgressLineOnATerminalOnly) {
+  std::string rows = "address\n";
+  for (int i = 0; i < 3000; ++i) rows += "p" + std::to_string(i) + "@progress.example\n";
+  std::string file = dir_.file("rows.csv", rows);
+  std::string cmd = test::bin("bouncegate") + " --config " + config_ + " import " + file;
+  auto tty = test::run({"script", "-qec", cmd, "/dev/null"});
+  ASSERT_EQ(tty.exit_code, 0) << tty.out << tty.err;
+  EXPECT_TRUE(has(tty.out, "rows/s")) << tty.out;
+  EXPECT_TRUE(has(tty.out, "ETA")) << tty.out;
+  EXPECT_TRUE(has(tty.out, "import: 3000 rows in")) << tty.out;
+  auto plain = cli({"import", file});
+  EXPECT_FALSE(has(plain.err, "rows/s")) << "no progress line when stderr is not a terminal";
+  auto exp = test::run(
+      {"script", "-qec", test::bin("bouncegate") + " --config " + config_ + " export", "/dev/null"});
+  EXPECT_TRUE(has(exp.out, "export: 3000 rows in")) << exp.out;
+}
+
 TEST_F(CliOperatorTest, OneLeaseFormatterInListShowAndGate) {
   cli({"record", "dead@example.com", "--reply", "550 5.1.1 user unknown"});
   auto list = cli({"list"});
