@@ -76,7 +76,7 @@ std::optional<OutcomeRecord> outcome_for_recipient(const Config& cfg, const Fail
     // suppresses.
     OutcomeRecord o =
         outcome_for_class(cfg, address, m->cls, l.record.code, l.record.text, ec, m->rule);
-    if (o.action != Action::record && o.action != Action::ignore) o.action = Action::record;
+    downgrade_to_record(o);
     return o;
   }
   return l.record;
@@ -168,16 +168,13 @@ int cmd_ingest(Context& ctx) {
       if (!match.verified) {
         Metrics::instance().inc("bouncegate_feedback_unverified_total",
                                 {{"kind", std::string(to_string(fb.kind))}});
-        if (cfg.feedback.require_match && o->action != Action::record &&
-            o->action != Action::ignore) {
+        if (cfg.feedback.require_match && downgrade_to_record(*o))
           log_event(LogLevel::warning, ec.queue_id,
                     "report not tied to relayed mail: recorded only",
                     {{"rcpt", o->address},
                      {"class", std::string(to_string(o->cls))},
                      {"message_id", ec.message_id},
                      {"evidence", match.evidence}});
-          o->action = Action::record;
-        }
       }
       if (dry_run) {
         // The evidence, as `classify --explain` shows it (feedback reports have no reply).

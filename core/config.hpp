@@ -106,10 +106,15 @@ struct UnsubscribeConfig {
   std::vector<UnsubscribeList> lists;
 };
 
+// The reply when the store cannot be asked (core/store_failure); milter.store_error_reply
+// overrides it for the milter.
+inline constexpr std::string_view kDefaultStoreErrorReply =
+    "451 4.3.0 suppression store unavailable, try again later";
+
 struct MilterConfig {
   std::string socket = "inet:8891@127.0.0.1";
   StoreErrorMode on_store_error = StoreErrorMode::tempfail;
-  std::string store_error_reply = "451 4.3.0 suppression store unavailable, try again later";
+  std::string store_error_reply{kDefaultStoreErrorReply};
   bool shadow = false;
   bool gate = true;
   Millis timeout{std::chrono::seconds(7200)};

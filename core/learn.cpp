@@ -103,6 +103,12 @@ OutcomeRecord operator_entry(const Config& cfg, const std::string& address, Outc
   return r;
 }
 
+bool downgrade_to_record(OutcomeRecord& o) {
+  if (o.action == Action::record || o.action == Action::ignore) return false;
+  o.action = Action::record;
+  return true;
+}
+
 void assign_record_id(OutcomeRecord& o) {
   if (!o.dedupe_id.empty()) return;
   unsigned char r[16];

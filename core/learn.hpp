@@ -44,6 +44,11 @@ OutcomeRecord outcome_for_class(const Config& cfg, const std::string& address, O
 OutcomeRecord operator_entry(const Config& cfg, const std::string& address, OutcomeClass cls,
                              RecordOrigin origin);
 
+// An outcome that must not act (a delayed DSN, a report not tied to relayed mail, a reply about
+// the sending side) keeps its evidence: its action becomes record (ignore stays ignore).
+// Returns true when the action changed.
+bool downgrade_to_record(OutcomeRecord& o);
+
 // Gives an outcome a random idempotency key (checked inside the record script) when it has
 // none: a write that timed out but was applied, then retried or replayed from the journal, is
 // counted once. Kept for kRecordIdTtl, longer than any journal is expected to wait.

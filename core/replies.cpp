@@ -69,10 +69,6 @@ SmtpReplyText gate_reply(const SuppressionConfig& cfg, const GateDecision& d,
   return split_reply_line(tpl);
 }
 
-SmtpReplyText store_failure_reply(const MilterConfig& cfg) {
-  return split_reply_line(cfg.store_error_reply);
-}
-
 SmtpReplyText upstream_failure_reply(UpstreamFault f, const std::string& detail) {
   auto with = [&](std::string base) { return detail.empty() ? base : base + " (" + detail + ")"; };
   switch (f) {
@@ -91,7 +87,7 @@ SmtpReplyText upstream_failure_reply(UpstreamFault f, const std::string& detail)
     case UpstreamFault::throttled:
       return {"451", "4.7.0", with("sending rate limit reached, try again later")};
     case UpstreamFault::store_unavailable:
-      return {"451", "4.3.0", "suppression store unavailable, try again later"};
+      return split_reply_line(std::string(kDefaultStoreErrorReply));
   }
   return {"451", "4.3.0", "temporary failure"};
 }

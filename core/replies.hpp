@@ -31,9 +31,6 @@ SmtpReplyText gate_reply(const SuppressionConfig& cfg, const GateDecision& d,
 std::optional<SmtpReplyText> bad_address_reply(const SuppressionConfig& cfg,
                                                const std::string& why);
 
-// What the milter answers when the store cannot be asked (on_store_error: tempfail).
-SmtpReplyText store_failure_reply(const MilterConfig& cfg);
-
 // Upstream trouble the relay turns into a temporary reply so Postfix queues and retries.
 enum class UpstreamFault {
   connect_failed,     // 421 4.4.1

@@ -213,7 +213,7 @@ RedisValue SuppressionStore::run_script(int which, const std::vector<std::string
 }
 
 GateDecision SuppressionStore::gate(const std::string& address, const std::string& list,
-                                    const EventContext& ctx, bool dry_run) {
+                                    const EventContext& ctx, bool dry_run, GateScope scope) {
   const std::string& p = redis_cfg_.key_prefix;
   store_scripts::Args a(store_scripts::kGate);
   a.set("now", std::to_string(now_ms()))
@@ -223,7 +223,8 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
       .set("source", std::string(to_string(ctx.source)))
       .set("addr", address)
       .set("maxlen", std::to_string(sup_.events_maxlen))
-      .set("dry_run", dry_run ? "1" : "0");
+      .set("dry_run", dry_run ? "1" : "0")
+      .set("scope", scope == GateScope::unsubscribe ? "unsubscribe" : "all");
   RedisValue v =
       run_script(store_scripts::kGate, {key_for(address), p + "u:{" + address + "}", p + "events"},
                  a.done(ladder_args()));

@@ -31,8 +31,10 @@ class SuppressionStore {
 
   // The RCPT decision: one round trip. With `list` set, unsubscribes from that list (or "*")
   // refuse too. A hit bumps the lease one step (unless dry_run, for shadow mode).
+  // scope unsubscribe: only the unsubscription from `list` (the milter's end-of-message check
+  // for lists known by List-Id); the event is written like any gate decision.
   GateDecision gate(const std::string& address, const std::string& list, const EventContext& ctx,
-                    bool dry_run = false);
+                    bool dry_run = false, GateScope scope = GateScope::all);
   // Applies an outcome's action: a lease for suppress/defer, permanent entry, unsubscribe for
   // reject; every outcome goes to the event stream and hourly per-domain counters.
   // With outcome.dedupe_id set, an id seen within dedupe_ttl records nothing (.duplicate).

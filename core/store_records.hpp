@@ -37,6 +37,7 @@ struct Entry {
 };
 
 enum class GateResult { pass, reject, defer, unsubscribed };
+enum class GateScope { all, unsubscribe };
 std::string_view to_string(GateResult r);
 
 struct GateDecision {

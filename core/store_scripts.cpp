@@ -19,7 +19,7 @@ std::vector<Script> build() {
   std::vector<Script> v = {
       {"gate",
        {"entry", "unsubscribed", "events"},
-       {"now", "list", "queue_id", "message_id", "source", "addr", "maxlen", "dry_run"},
+       {"now", "list", "queue_id", "message_id", "source", "addr", "maxlen", "dry_run", "scope"},
        std::string(lua::gate_lua),
        ""},
       // verified: '', yes or no (no: counted as "unverified"); origin: outcome, manual, import;

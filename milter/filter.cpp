@@ -12,6 +12,7 @@
 #include "core/lease_text.hpp"
 #include "core/log.hpp"
 #include "core/replies.hpp"
+#include "core/store_failure.hpp"
 
 namespace bouncegate::milter {
 namespace {
@@ -83,20 +84,18 @@ void store_answered() {
 sfsistat store_failed(SMFICTX* ctx, const ConnectionState& c, const std::string& rcpt,
                       const std::string& what) {
   const MilterConfig& mc = c.rt->config->milter;
-  // Shadow mode never refuses, not even when the store cannot be asked.
-  bool tempfail = mc.on_store_error == StoreErrorMode::tempfail && !mc.shadow;
+  StoreFailureVerdict v = store_failure_verdict(mc.on_store_error, mc.shadow, mc.store_error_reply);
   if (!g_store_down.exchange(true))
     log_event(LogLevel::warning, log_id(c.msg), "suppression store unavailable",
-              {{"error", what}, {"on_store_error", tempfail ? "tempfail" : "accept"}});
-  if (!tempfail) {
+              {{"error", what}, {"on_store_error", std::string(v.mode)}});
+  if (!v.refuse) {
     log_event(LogLevel::debug, log_id(c.msg), "rcpt=<" + rcpt + "> decision=accept",
               {{"reason", "store unavailable"}});
     return SMFIS_CONTINUE;
   }
-  SmtpReplyText reply = store_failure_reply(mc);
   log_event(LogLevel::debug, log_id(c.msg), "rcpt=<" + rcpt + "> decision=tempfail",
-            {{"reason", "store unavailable"}, {"reply", reply.line()}});
-  return answer(ctx, reply);
+            {{"reason", "store unavailable"}, {"reply", v.reply.line()}});
+  return answer(ctx, v.reply);
 }
 
 // One line per decision: "ID: rcpt=<a@b> decision=reject class=hard level=2 lease=96h reply=...";
@@ -231,16 +230,21 @@ void put_header(SMFICTX* ctx, const char* name, const std::string& value, int ex
 }
 
 // Lists matched only by List-Id: the RCPT gate could not know the list, so unsubscribed
-// recipients are removed here. Returns SMFIS_CONTINUE when the message goes on.
+// recipients are removed here, by the same gate script (scope unsubscribe), which writes the
+// refusal to the event stream. Returns SMFIS_CONTINUE when the message goes on.
 sfsistat drop_unsubscribed(SMFICTX* ctx, ConnectionState& c, const UnsubscribeList& list) {
   MessageState& m = c.msg;
   std::vector<Recipient> kept;
   std::optional<GateDecision> dropped;
   std::string dropped_rcpt;
+  const bool shadow = c.rt->config->milter.shadow;
+  EventContext ec;
+  ec.queue_id = m.queue_id;
+  ec.source = Source::milter;
   for (const auto& r : m.recipients) {
-    std::map<std::string, int64_t> unsubs;
+    GateDecision d;
     try {
-      unsubs = c.rt->store->unsubscriptions(r.address);
+      d = c.rt->store->gate(r.address, list.id, ec, shadow, GateScope::unsubscribe);
     } catch (const std::exception& e) {  // StoreError, or a reply the store could not parse
       sfsistat s = store_failed(ctx, c, r.address, e.what());
       if (s != SMFIS_CONTINUE) return s;
@@ -248,15 +252,11 @@ sfsistat drop_unsubscribed(SMFICTX* ctx, ConnectionState& c, const UnsubscribeLi
       continue;
     }
     store_answered();
-    std::string left = unsubs.count(list.id) ? list.id : unsubs.count("*") ? "*" : "";
-    if (left.empty()) {
+    if (d.result != GateResult::unsubscribed) {
       kept.push_back(r);
       continue;
     }
-    GateDecision d;
-    d.result = GateResult::unsubscribed;
-    d.list = left;
-    if (c.rt->config->milter.shadow) {
+    if (shadow) {
       log_decision(m, r.address, "would-delrcpt", d);
       m.shadow_headers.push_back("would-reject <" + r.address + "> unsubscribe");
       kept.push_back(r);

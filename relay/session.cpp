@@ -16,6 +16,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/replies.hpp"
+#include "core/store_failure.hpp"
 #include "core/unsubscribe.hpp"
 #include "relay/deadline.hpp"
 #include "relay/message_stream.hpp"
@@ -341,11 +342,11 @@ awaitable<void> ClientSession::on_mail(const CommandLine& c) {
       };
       ok = co_await rt_.offload(take);
     } catch (const std::exception& e) {
-      bool accept = rc.on_store_error == StoreErrorMode::accept;
+      StoreFailureVerdict v = store_failure_verdict(rc.on_store_error, false);
       log_event(LogLevel::error, log_id(), "rate limit check failed",
-                {{"error", e.what()}, {"on_store_error", accept ? "accept" : "tempfail"}});
-      if (!accept) {
-        reply(upstream_failure_reply(UpstreamFault::store_unavailable));
+                {{"error", e.what()}, {"on_store_error", std::string(v.mode)}});
+      if (v.refuse) {
+        reply(v.reply);
         co_return;
       }
       ok = true;
@@ -444,11 +445,11 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
       };
       d = co_await rt_.offload(ask);
     } catch (const std::exception& e) {
-      bool accept = cfg_->relay.on_store_error == StoreErrorMode::accept;
+      StoreFailureVerdict v = store_failure_verdict(cfg_->relay.on_store_error, false);
       log_event(LogLevel::error, log_id(), "suppression store unavailable",
-                {{"error", e.what()}, {"on_store_error", accept ? "accept" : "tempfail"}});
-      if (!accept) {
-        reply(upstream_failure_reply(UpstreamFault::store_unavailable));
+                {{"error", e.what()}, {"on_store_error", std::string(v.mode)}});
+      if (v.refuse) {
+        reply(v.reply);
         co_return;
       }
       d = GateDecision{};  // forwarded ungated
@@ -641,8 +642,7 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
       {{"code_class", r.code ? std::to_string(r.code / 100) + "xx" : "none"},
        {"class", std::string(to_string(l.record.cls))},
        {"domain", l.record.counts_for_domain ? metrics.domain_label(domain_of(rcpt)) : "-"}});
-  if (concerns != ReplyConcerns::recipient && l.record.action != Action::ignore)
-    l.record.action = Action::record;
+  if (concerns != ReplyConcerns::recipient) downgrade_to_record(l.record);
   if (l.record.cls == OutcomeClass::rate_limit && cfg_->relay.throttle_pause.count() > 0) {
     rt_.paused_until = std::chrono::steady_clock::now() + cfg_->relay.throttle_pause;
     log_event(LogLevel::notice, log_id(), "upstream throttling: new transactions paused",

@@ -13,13 +13,19 @@ local function log(result, class, action, code, level)
 end
 if list ~= '' then
   local u = redis.call('HMGET', KEY.unsubscribed, list, '*')
-  local hit = nil
-  if u[1] then hit = list elseif u[2] then hit = '*' end
+  local hit, value = nil, nil
+  if u[1] then hit, value = list, u[1] elseif u[2] then hit, value = '*', u[2] end
   if hit then
     log('unsubscribed', 'unsubscribe', 'reject', '', 0)
-    return {'unsubscribed', 'unsubscribe', 0, -1, '', '', 0, 'reject', hit, 0, 0, 'web'}
+    -- The value is "ms source" (older entries: "ms").
+    local at = tonumber(string.match(value, '^(%d+)')) or 0
+    local how = string.match(value, ' (.*)$') or ''
+    return {'unsubscribed', 'unsubscribe', 0, -1, '', '', 0, 'reject', hit, at, at, how}
   end
 end
+-- scope 'unsubscribe': only the list question (the milter's end-of-message check for lists
+-- known by List-Id); the suppression entry was asked at RCPT.
+if ARG.scope == 'unsubscribe' then return {'pass'} end
 local h = redis.call('HMGET', KEY.entry, 'class', 'level', 'code', 'text', 'hits', 'action',
                      'first_ms', 'last_ms', 'source')
 if not h[1] then return {'pass'} end

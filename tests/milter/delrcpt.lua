@@ -22,3 +22,11 @@ t.check_eq(r2.eom, "replycode", "nobody left: refused")
 mt.disconnect(c)
 t.check(t.log_has("4DEL1: rcpt=<quit@example.org> decision=delrcpt class=unsubscribe list=digest"), "log")
 t.check(t.log_has("4DEL1: rcpt=<all@example.org> decision=delrcpt class=unsubscribe list=*"), "log *")
+-- The end-of-message refusals go through the gate script, so they are in the event stream
+-- like every RCPT decision (with the queue id), and the lease of nobody is bumped.
+local report = t.bg("report", "--format", "csv", "--since", "1h")
+t.check(report:find("quit@example.org,example.org,unsubscribe,reject,,milter,4DEL1,,,gate,", 1, true),
+        "EOM refusal is an event: " .. report)
+t.check(report:find("all@example.org,example.org,unsubscribe,reject,,milter,4DEL1,,,gate,", 1, true),
+        "EOM refusal (*) is an event")
+t.check(not report:find("stay@example.org", 1, true), "a subscriber's pass is not a refusal event")
