@@ -10,8 +10,8 @@
 #include "core/learn.hpp"
 #include "core/lease_text.hpp"
 #include "core/log.hpp"
-#include "core/replies.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
+#include "core/reply_policy.hpp"
 
 namespace bouncegate::cli {
 

@@ -14,7 +14,7 @@
 #include "core/log.hpp"
 #include "core/mappings.hpp"
 #include "core/metrics.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 
 namespace bouncegate::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include "core/escape.hpp"
 #include "core/json.hpp"
 #include "core/log.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 
 namespace bouncegate::cli {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/outcome.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 
 namespace bouncegate {
 

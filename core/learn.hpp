@@ -6,7 +6,7 @@
 
 #include "core/config.hpp"
 #include "core/dsn.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 #include "core/store_records.hpp"
 
 namespace bouncegate {

@@ -1,13 +1,12 @@
 // SuppressionStore over Redis: the Lua scripts of core/lua (atomic, one round trip each,
-// EVALSHA with EVAL fallback on NOSCRIPT; names in core/store_scripts) and plain reads.
+// EVALSHA with EVAL fallback on NOSCRIPT; names in core/store_scripts) and plain reads. The
+// local journal is in core/store_journal.cpp.
 #include "core/store.hpp"
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 
 #include "core/address.hpp"
 #include "core/escape.hpp"
@@ -104,39 +103,6 @@ SuppressionStore::Unsubscription unsubscription_of(const std::string& addr, cons
   return u;
 }
 
-// Journal lines: tab-separated fields with \t, \n and \\ escaped.
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '\\')
-      o += "\\\\";
-    else if (c == '\t')
-      o += "\\t";
-    else if (c == '\n')
-      o += "\\n";
-    else if (c == '\r')
-      o += "\\r";
-    else
-      o += c;
-  }
-  return o;
-}
-std::vector<std::string> split_unesc(const std::string& line) {
-  std::vector<std::string> out(1);
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (c == '\t') {
-      out.emplace_back();
-    } else if (c == '\\' && i + 1 < line.size()) {
-      char n = line[++i];
-      out.back() += n == 't' ? '\t' : n == 'n' ? '\n' : n == 'r' ? '\r' : n;
-    } else {
-      out.back() += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string_view to_string(GateResult r) {
@@ -178,8 +144,31 @@ SuppressionStore::SuppressionStore(const RedisConfig& redis, const SuppressionCo
 
 SuppressionStore::~SuppressionStore() = default;
 
+// Every key shape in one place. An address is in braces (a Redis Cluster hash tag): an
+// entry and its unsubscriptions share a slot.
 std::string SuppressionStore::key_for(const std::string& address) const {
   return redis_cfg_.key_prefix + "s:{" + address + "}";
+}
+std::string SuppressionStore::unsub_key(const std::string& address) const {
+  return redis_cfg_.key_prefix + "u:{" + address + "}";
+}
+std::string SuppressionStore::stat_key(const std::string& domain, const std::string& hour) const {
+  return redis_cfg_.key_prefix + "stat:{" + domain + "}:" + hour;
+}
+std::string SuppressionStore::seen_key(const std::string& id) const {
+  return redis_cfg_.key_prefix + "seen:" + id;
+}
+std::string SuppressionStore::mid_key(const std::string& id) const {
+  return redis_cfg_.key_prefix + "mid:" + id;
+}
+std::string SuppressionStore::midr_key(const std::string& id) const {
+  return redis_cfg_.key_prefix + "midr:" + id;
+}
+std::string SuppressionStore::rate_key(const std::string& bucket) const {
+  return redis_cfg_.key_prefix + "rl:{" + bucket + "}";
+}
+std::string SuppressionStore::events_key() const {
+  return redis_cfg_.key_prefix + "events";
 }
 
 RedisValue SuppressionStore::run_script(int which, const std::vector<std::string>& keys,
@@ -214,7 +203,6 @@ RedisValue SuppressionStore::run_script(int which, const std::vector<std::string
 
 GateDecision SuppressionStore::gate(const std::string& address, const std::string& list,
                                     const EventContext& ctx, bool dry_run, GateScope scope) {
-  const std::string& p = redis_cfg_.key_prefix;
   store_scripts::Args a(store_scripts::kGate);
   a.set("now", std::to_string(now_ms()))
       .set("list", list)
@@ -226,7 +214,7 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
       .set("dry_run", dry_run ? "1" : "0")
       .set("scope", scope == GateScope::unsubscribe ? "unsubscribe" : "all");
   RedisValue v =
-      run_script(store_scripts::kGate, {key_for(address), p + "u:{" + address + "}", p + "events"},
+      run_script(store_scripts::kGate, {key_for(address), unsub_key(address), events_key()},
                  a.done(ladder_args()));
   GateDecision d;
   if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("gate: unexpected reply");
@@ -246,17 +234,15 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
 
 SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& o,
                                                            int64_t now) const {
-  const std::string& p = redis_cfg_.key_prefix;
   std::string domain = o.counts_for_domain ? domain_of(o.address) : std::string();
   // Texts from the network are stored escaped (multi-line replies keep their line breaks):
   // nothing read back from Redis can drive a terminal or forge a log line.
   std::string text =
       escape_control_for_storage(o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text);
   ScriptCall c;
-  c.keys = {key_for(o.address), p + "events",
-            p + "stat:{" + (domain.empty() ? "-" : domain) + "}:" + hour_stamp(now),
-            p + "u:{" + o.address + "}",
-            p + "seen:" + (o.dedupe_id.empty() ? std::string("-") : o.dedupe_id)};
+  c.keys = {key_for(o.address), events_key(),
+            stat_key(domain.empty() ? "-" : domain, hour_stamp(now)), unsub_key(o.address),
+            seen_key(o.dedupe_id.empty() ? std::string("-") : o.dedupe_id)};
   store_scripts::Args a(store_scripts::kRecord);
   a.set("now", std::to_string(now))
       .set("class", std::string(to_string(o.cls)))
@@ -330,7 +316,6 @@ size_t SuppressionStore::record_batch(const std::vector<OutcomeRecord>& batch) {
 
 void SuppressionStore::unsubscribe(const std::string& address, const std::string& list,
                                    const EventContext& ctx) {
-  const std::string& p = redis_cfg_.key_prefix;
   store_scripts::Args a(store_scripts::kUnsubscribe);
   a.set("now", std::to_string(now_ms()))
       .set("list", list.empty() ? "*" : list)
@@ -338,24 +323,22 @@ void SuppressionStore::unsubscribe(const std::string& address, const std::string
       .set("source", std::string(to_string(ctx.source)))
       .set("maxlen", std::to_string(sup_.events_maxlen))
       .set("queue_id", ctx.queue_id);
-  run_script(store_scripts::kUnsubscribe, {p + "u:{" + address + "}", p + "events"}, a.done());
+  run_script(store_scripts::kUnsubscribe, {unsub_key(address), events_key()}, a.done());
 }
 
 bool SuppressionStore::remove(const std::string& address, const EventContext& ctx) {
-  const std::string& p = redis_cfg_.key_prefix;
   store_scripts::Args a(store_scripts::kRemove);
   a.set("now", std::to_string(now_ms()))
       .set("addr", address)
       .set("source", std::string(to_string(ctx.source)))
       .set("maxlen", std::to_string(sup_.events_maxlen));
   RedisValue v = run_script(store_scripts::kRemove,
-                            {key_for(address), p + "u:{" + address + "}", p + "events"}, a.done());
+                            {key_for(address), unsub_key(address), events_key()}, a.done());
   return int_of(v) > 0;
 }
 
 bool SuppressionStore::resubscribe(const std::string& address, const std::string& list,
                                    const EventContext& ctx) {
-  const std::string& p = redis_cfg_.key_prefix;
   store_scripts::Args a(store_scripts::kResubscribe);
   a.set("now", std::to_string(now_ms()))
       .set("list", list.empty() ? "*" : list)
@@ -363,7 +346,7 @@ bool SuppressionStore::resubscribe(const std::string& address, const std::string
       .set("source", std::string(to_string(ctx.source)))
       .set("maxlen", std::to_string(sup_.events_maxlen));
   RedisValue v =
-      run_script(store_scripts::kResubscribe, {p + "u:{" + address + "}", p + "events"}, a.done());
+      run_script(store_scripts::kResubscribe, {unsub_key(address), events_key()}, a.done());
   return int_of(v) > 0;
 }
 
@@ -405,7 +388,7 @@ std::vector<SuppressionStore::Unsubscription> SuppressionStore::scan_unsubscript
 
 void SuppressionStore::log_import(const std::string& file, size_t rows, const EventContext& ctx) {
   RedisValue v = pool_->command({"XADD",
-                                 redis_cfg_.key_prefix + "events",
+                                 events_key(),
                                  "MAXLEN",
                                  "~",
                                  std::to_string(sup_.events_maxlen),
@@ -438,7 +421,7 @@ std::optional<Entry> SuppressionStore::get(const std::string& address) {
 
 std::vector<SuppressionStore::Unsubscription> SuppressionStore::unsubscription_list(
     const std::string& address) {
-  RedisValue v = pool_->command({"HGETALL", redis_cfg_.key_prefix + "u:{" + address + "}"});
+  RedisValue v = pool_->command({"HGETALL", unsub_key(address)});
   std::vector<Unsubscription> out;
   for (size_t i = 0; i + 1 < v.elements.size(); i += 2)
     out.push_back(unsubscription_of(address, v.elements[i].str, v.elements[i + 1].str));
@@ -446,7 +429,7 @@ std::vector<SuppressionStore::Unsubscription> SuppressionStore::unsubscription_l
 }
 
 std::map<std::string, int64_t> SuppressionStore::unsubscriptions(const std::string& address) {
-  RedisValue v = pool_->command({"HGETALL", redis_cfg_.key_prefix + "u:{" + address + "}"});
+  RedisValue v = pool_->command({"HGETALL", unsub_key(address)});
   std::map<std::string, int64_t> out;
   for (size_t i = 0; i + 1 < v.elements.size(); i += 2)
     out[v.elements[i].str] = int_of(v.elements[i + 1]);
@@ -497,8 +480,7 @@ std::vector<Event> SuppressionStore::events_since(int64_t since_ms, size_t max) 
   std::vector<Event> out;
   std::string start = std::to_string(since_ms) + "-0";
   for (;;) {
-    RedisValue v =
-        pool_->command({"XRANGE", redis_cfg_.key_prefix + "events", start, "+", "COUNT", "1000"});
+    RedisValue v = pool_->command({"XRANGE", events_key(), start, "+", "COUNT", "1000"});
     if (v.type != RedisValue::array) throw StoreError("xrange: bad reply");
     if (v.elements.empty()) break;
     for (const auto& e : v.elements) {
@@ -561,7 +543,7 @@ void SuppressionStore::remember_message(const std::string& message_id,
                                         const std::map<std::string, std::string>& fields,
                                         const std::vector<std::string>& recipients) {
   if (message_id.empty() || (fields.empty() && recipients.empty())) return;
-  const std::string k = redis_cfg_.key_prefix + "mid:" + message_id;
+  const std::string k = mid_key(message_id);
   const std::string ttl = std::to_string(sup_.message_id_ttl.count());
   std::vector<std::string> hset = {"HSET", k};
   for (const auto& [f, v] : fields) {
@@ -571,7 +553,7 @@ void SuppressionStore::remember_message(const std::string& message_id,
   if (!recipients.empty()) hset.insert(hset.end(), {"rcpts", "1"});
   std::vector<std::vector<std::string>> cmds = {hset, {"PEXPIRE", k, ttl}};
   if (!recipients.empty()) {
-    const std::string rk = redis_cfg_.key_prefix + "midr:" + message_id;
+    const std::string rk = midr_key(message_id);
     std::vector<std::string> sadd = {"SADD", rk};
     sadd.insert(sadd.end(), recipients.begin(), recipients.end());
     cmds.push_back(sadd);
@@ -584,14 +566,13 @@ void SuppressionStore::remember_message(const std::string& message_id,
 
 bool SuppressionStore::message_had_recipient(const std::string& message_id,
                                              const std::string& address) {
-  RedisValue v =
-      pool_->command({"SISMEMBER", redis_cfg_.key_prefix + "midr:" + message_id, address});
+  RedisValue v = pool_->command({"SISMEMBER", midr_key(message_id), address});
   if (v.type == RedisValue::error) throw StoreError("message_had_recipient: " + v.str);
   return v.type == RedisValue::integer && v.integer_value == 1;
 }
 
 std::map<std::string, std::string> SuppressionStore::lookup_message(const std::string& message_id) {
-  RedisValue v = pool_->command({"HGETALL", redis_cfg_.key_prefix + "mid:" + message_id});
+  RedisValue v = pool_->command({"HGETALL", mid_key(message_id)});
   std::map<std::string, std::string> out;
   for (size_t i = 0; i + 1 < v.elements.size(); i += 2)
     out[v.elements[i].str] = v.elements[i + 1].str;
@@ -604,115 +585,13 @@ bool SuppressionStore::take_send_token(const std::string& bucket, int per_minute
   a.set("now", std::to_string(now_ms()))
       .set("per_minute", std::to_string(per_minute))
       .set("per_hour", std::to_string(per_hour));
-  RedisValue v =
-      run_script(store_scripts::kRate, {redis_cfg_.key_prefix + "rl:{" + bucket + "}"}, a.done());
+  RedisValue v = run_script(store_scripts::kRate, {rate_key(bucket)}, a.done());
   return int_of(v) == 1;
 }
 
 void SuppressionStore::ping() {
   RedisValue v = pool_->command({"PING"});
   if (v.type == RedisValue::error) throw StoreError("ping: " + v.str);
-}
-
-RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
-  try {
-    auto e = record(o);
-    if (journal_size() > 0) replay_journal();
-    return e;
-  } catch (const StoreError&) {
-    if (sup_.journal_path.empty()) throw;
-    std::lock_guard lock(journal_mu_);
-    std::filesystem::create_directories(std::filesystem::path(sup_.journal_path).parent_path());
-    std::ofstream out(sup_.journal_path, std::ios::app);
-    if (!out) throw;
-    out << esc(o.address) << '\t' << to_string(o.cls) << '\t' << to_string(o.action) << '\t'
-        << esc(o.code) << '\t' << esc(o.text) << '\t' << esc(o.rule) << '\t'
-        << to_string(o.ctx.source) << '\t' << esc(o.ctx.queue_id) << '\t' << esc(o.ctx.message_id)
-        << '\t' << (o.ttl ? std::to_string(o.ttl->count()) : std::string()) << '\t' << esc(o.reason)
-        << '\t' << (o.counts_for_domain ? "" : "-") << '\t' << esc(o.dedupe_id) << '\t'
-        << (o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count())) << '\t'
-        << esc(o.verified) << '\t' << to_string(o.origin) << '\t' << esc(o.list) << '\t'
-        << o.first_seen_ms << '\t' << o.last_seen_ms << '\n';
-    out.flush();
-    if (!out) throw;
-    RecordResult r;
-    r.journaled = true;
-    return r;
-  }
-}
-
-size_t SuppressionStore::journal_size() {
-  // A replay interrupted by a crash leaves its work file; it counts until it is finished.
-  size_t total = 0;
-  for (const std::string& p : {sup_.journal_path, sup_.journal_path + ".replay"}) {
-    std::error_code ec;
-    auto n = std::filesystem::file_size(p, ec);
-    if (!ec) total += static_cast<size_t>(n);
-  }
-  return total;
-}
-
-size_t SuppressionStore::replay_journal() {
-  std::lock_guard lock(journal_mu_);
-  std::string work = sup_.journal_path + ".replay";
-  std::error_code ec;
-  // A previous replay interrupted half-way is finished first; records are idempotent enough
-  // (a lease is never shortened), so a repeated line does no harm.
-  if (!std::filesystem::exists(work, ec)) {
-    std::filesystem::rename(sup_.journal_path, work, ec);
-    if (ec) return 0;
-  }
-  std::ifstream in(work);
-  std::vector<std::string> failed;
-  std::string line;
-  size_t done = 0;
-  bool down = false;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    if (down) {
-      failed.push_back(line);
-      continue;
-    }
-    auto f = split_unesc(line);
-    if (f.size() < 11) continue;
-    OutcomeRecord o;
-    o.address = f[0];
-    o.cls = outcome_class_from(f[1]).value_or(OutcomeClass::unknown);
-    o.action = action_from(f[2]).value_or(Action::record);
-    o.code = f[3];
-    o.text = f[4];
-    o.rule = f[5];
-    o.ctx.source = source_from(f[6]).value_or(Source::relay);
-    o.ctx.queue_id = f[7];
-    o.ctx.message_id = f[8];
-    if (!f[9].empty()) o.ttl = Millis(std::atoll(f[9].c_str()));
-    o.reason = f[10];
-    o.counts_for_domain = f.size() < 12 || f[11] != "-";  // field 12 is newer
-    if (f.size() >= 14 && !f[12].empty()) {  // the idempotency key: a late apply counts once
-      o.dedupe_id = f[12];
-      o.dedupe_ttl = Millis(std::atoll(f[13].c_str()));
-    }
-    if (f.size() >= 18) {  // fields 15-18 are newer
-      o.verified = f[14];
-      o.origin = record_origin_from(f[15]).value_or(RecordOrigin::outcome);
-      o.list = f[16];
-      o.first_seen_ms = std::atoll(f[17].c_str());
-    }
-    if (f.size() >= 19) o.last_seen_ms = std::atoll(f[18].c_str());
-    try {
-      if (!record(o).duplicate) ++done;
-    } catch (const StoreError&) {
-      down = true;
-      failed.push_back(line);
-    }
-  }
-  in.close();
-  if (!failed.empty()) {
-    std::ofstream out(sup_.journal_path, std::ios::app);
-    for (const auto& l : failed) out << l << '\n';
-  }
-  std::filesystem::remove(work, ec);
-  return done;
 }
 
 }  // namespace bouncegate

@@ -94,6 +94,13 @@ class SuppressionStore {
   std::string key_for(const std::string& address) const;
 
  private:
+  std::string unsub_key(const std::string& address) const;
+  std::string stat_key(const std::string& domain, const std::string& hour) const;
+  std::string seen_key(const std::string& id) const;
+  std::string mid_key(const std::string& id) const;
+  std::string midr_key(const std::string& id) const;
+  std::string rate_key(const std::string& bucket) const;
+  std::string events_key() const;
   struct ScriptCall {
     std::vector<std::string> keys, args;
   };

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "core/config.hpp"
-#include "core/replies.hpp"
+#include "core/reply_policy.hpp"
 
 namespace bouncegate {
 

@@ -1,10 +1,10 @@
-// Fuzz target: SMTP reply parsing (core/reply.hpp): parse_reply, find_enhanced_code, and the
-// incremental ReplyReader fed in chunk sizes chosen by the input.
+// Fuzz target: SMTP reply parsing (core/received_reply.hpp): parse_reply, find_enhanced_code, and
+// the incremental ReplyReader fed in chunk sizes chosen by the input.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace bouncegate;

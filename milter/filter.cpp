@@ -11,7 +11,7 @@
 #include "core/address.hpp"
 #include "core/lease_text.hpp"
 #include "core/log.hpp"
-#include "core/replies.hpp"
+#include "core/reply_policy.hpp"
 #include "core/store_failure.hpp"
 
 namespace bouncegate::milter {

@@ -15,7 +15,7 @@
 #include "core/lease_text.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
-#include "core/replies.hpp"
+#include "core/reply_policy.hpp"
 #include "core/store_failure.hpp"
 #include "core/unsubscribe.hpp"
 #include "relay/deadline.hpp"

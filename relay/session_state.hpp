@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/replies.hpp"
+#include "core/reply_policy.hpp"
 #include "relay/smtp_command.hpp"
 
 namespace bouncegate {

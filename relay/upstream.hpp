@@ -21,8 +21,8 @@
 
 #include "core/config.hpp"
 #include "core/outcome.hpp"
-#include "core/replies.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
+#include "core/reply_policy.hpp"
 
 namespace bouncegate {
 

@@ -7,7 +7,7 @@
 #include "core/json_parse.hpp"
 #include "core/learn.hpp"
 #include "core/mappings.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 
 namespace bouncegate::web {
 

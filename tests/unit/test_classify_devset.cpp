@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "core/classify.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 #include "tests/support/harness.hpp"
 
 namespace bouncegate {

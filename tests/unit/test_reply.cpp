@@ -2,7 +2,7 @@
 // feeding.
 #include <gtest/gtest.h>
 
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 
 namespace bouncegate {
 namespace {

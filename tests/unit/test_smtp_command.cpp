@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/access.hpp"
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 #include "relay/message_stream.hpp"
 #include "relay/session_state.hpp"
 #include "relay/smtp_command.hpp"

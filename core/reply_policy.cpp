@@ -1,5 +1,5 @@
 // Reply policy: templates for gated recipients and the fixed temporary replies for failures.
-#include "core/replies.hpp"
+#include "core/reply_policy.hpp"
 
 #include "core/lease_text.hpp"
 

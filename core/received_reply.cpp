@@ -1,5 +1,5 @@
 // SMTP reply parsing and enhanced status code extraction (RFC 5321, RFC 3463).
-#include "core/reply.hpp"
+#include "core/received_reply.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,5 +1,6 @@
-// SMTP reply parsing (RFC 5321 4.2, RFC 3463 enhanced codes): bytes in, values out, no I/O.
-// Used on upstream replies in the relay, on DSN Diagnostic-Codes and in the CLI.
+// Replies received: SMTP reply parsing (RFC 5321 4.2, RFC 3463 enhanced codes), bytes in,
+// values out, no I/O. Upstream replies in the relay, DSN Diagnostic-Codes, the CLI. (Replies
+// sent are composed in core/reply_policy.)
 #pragma once
 
 #include <optional>
