@@ -15,6 +15,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/loopback.hpp"
+
 namespace bouncegate::test {
 namespace fs = std::filesystem;
 
@@ -97,16 +99,7 @@ void FaultRig::start_upstream(UpstreamMode mode) {
   stop_upstream();
   if (mode == UpstreamMode::silent) {
     // Listening with a backlog but never accepting: connects succeed, nothing is said.
-    silent_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int one = 1;
-    setsockopt(silent_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(upstream_port));
-    if (bind(silent_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        listen(silent_fd_, 64) != 0)
-      throw std::runtime_error("silent upstream: cannot listen");
+    silent_fd_ = listen_loopback(upstream_port, 64);
     return;
   }
   UpstreamScript s;

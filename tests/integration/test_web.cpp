@@ -15,6 +15,7 @@
 #include "core/unsubscribe.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
+#include "tests/support/loopback.hpp"
 #include "tests/support/smtp_client.hpp"
 
 namespace bouncegate::test {
@@ -34,16 +35,8 @@ struct HttpReply {
 HttpReply http_request(int port, const std::string& method, const std::string& target,
                        const std::string& body = "",
                        const std::vector<std::string>& extra_headers = {}) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
+  int fd = connect_loopback(port, 10);
+  if (fd < 0) {
     ADD_FAILURE() << "connect to bouncegate-web failed";
     return {};
   }
@@ -372,12 +365,8 @@ TEST_F(WebTest, BadJsonOrSchemaIs400AndNothingOfTheBatchIsRecorded) {
 }
 
 TEST_F(WebTest, SlowClientIsCutOffAtTheRequestTimeoutWhileOthersAreServed) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port_));
-  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int fd = connect_loopback(port_, 0);
+  ASSERT_GE(fd, 0);
   std::string partial = "GET /healthz HTTP/1.1\r\nHost: x\r\n";  // never finished
   ASSERT_EQ(send(fd, partial.data(), partial.size(), MSG_NOSIGNAL),
             static_cast<ssize_t>(partial.size()));

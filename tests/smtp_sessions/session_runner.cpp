@@ -440,17 +440,14 @@ TEST_F(RelayDaemon, SighupKeepsOldConfigWhenNewFileIsBadAndAppliesGoodOne) {
   ASSERT_TRUE(wait_for_port(port, 5000)) << relay.log();
   dir.file("r.yaml", "relay: [not, a, mapping\n");
   relay.signal(SIGHUP);
-  for (int i = 0; i < 100 && relay.log().find("reload refused") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  EXPECT_NE(relay.log().find("reload refused"), std::string::npos) << relay.log();
+  EXPECT_TRUE(relay.wait_for_log("reload refused", 2000)) << relay.log();
   {
     Client c(port);
     EXPECT_EQ(c.reply().substr(0, 15), "220 first.test ");
   }
   dir.file("r.yaml", config("  hostname: second.test\n"));
   relay.signal(SIGHUP);
-  for (int i = 0; i < 100 && relay.log().find("configuration reloaded") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(relay.wait_for_log("configuration reloaded", 2000)) << relay.log();
   Client c(port);
   EXPECT_EQ(c.reply().substr(0, 16), "220 second.test ");
 }
@@ -464,8 +461,7 @@ TEST_F(RelayDaemon, SigtermStopsAcceptingAndEndsIdleSessionsWith421) {
   c.send("HELO client.test\r\n");
   EXPECT_EQ(c.reply().substr(0, 3), "250");
   relay.signal(SIGTERM);
-  for (int i = 0; i < 100 && relay.log().find("draining") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(relay.wait_for_log("draining", 2000)) << relay.log();
   EXPECT_FALSE(wait_for_port(port, 200)) << "still accepting while draining";
   c.send("NOOP\r\n");
   EXPECT_EQ(c.reply().substr(0, 9), "421 4.3.2");

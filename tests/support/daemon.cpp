@@ -79,4 +79,13 @@ std::string DaemonProcess::log() const {
   return s.str();
 }
 
+bool DaemonProcess::wait_for_log(const std::string& needle, int timeout_ms) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (log().find(needle) != std::string::npos) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace bouncegate::test

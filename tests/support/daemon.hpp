@@ -25,6 +25,8 @@ class DaemonProcess {
   // True while running; reaps the child when it has exited.
   bool running();
   std::string log() const;
+  // Polls the log until `needle` appears (true) or timeout_ms pass (false).
+  bool wait_for_log(const std::string& needle, int timeout_ms = 5000) const;
 
  private:
   pid_t pid_ = -1;

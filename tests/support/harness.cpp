@@ -17,33 +17,24 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/loopback.hpp"
+
 namespace bouncegate::test {
 
 int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("bind");
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(fd);
+  int port = 0;
+  close(listen_loopback(0, 1, &port));
   return port;
 }
 
 bool wait_for_port(int port, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    close(fd);
-    if (rc == 0) return true;
+    int fd = connect_loopback(port, 1);
+    if (fd >= 0) {
+      close(fd);
+      return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;

@@ -18,6 +18,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "tests/support/loopback.hpp"
+
 namespace bouncegate::test {
 namespace {
 
@@ -145,21 +147,7 @@ ScriptedUpstream::ScriptedUpstream(UpstreamScript script, int port) : script_(st
     tls_ctx_ = ctx;
   }
   // Close-on-exec: a daemon the test starts later must not inherit (and hold) the port.
-  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      listen(listen_fd_, 128) != 0) {
-    close(listen_fd_);
-    throw std::runtime_error("scripted upstream: cannot listen on port " + std::to_string(port));
-  }
-  socklen_t len = sizeof a;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  listen_fd_ = listen_loopback(port, 128, &port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 

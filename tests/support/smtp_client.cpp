@@ -9,18 +9,13 @@
 
 #include <stdexcept>
 
+#include "tests/support/loopback.hpp"
+
 namespace bouncegate::test {
 
 SmtpClient::SmtpClient(int port) {
-  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd_);
-    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
-  }
+  fd_ = connect_loopback(port, 0);
+  if (fd_ < 0) throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
 }
 
 SmtpClient::~SmtpClient() {
