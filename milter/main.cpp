@@ -21,8 +21,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/config_check.hpp"
-#include "core/daemon_options.hpp"
+#include "core/daemon_entry.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "milter/filter.hpp"
@@ -239,28 +238,18 @@ int run(const std::string& config_path) {
 
 int main(int argc, char** argv) {
   using namespace bouncegate;
-  DaemonOptions opts;
-  if (auto rc = parse_daemon_options(
-          "bouncegate-milter",
-          "bouncegate-milter: refuses suppressed recipients for Postfix "
-          "or Sendmail and adds List-Unsubscribe",
-          "validate the configuration and token keys, then exit",
-          "0 ok, 64 usage, 69 unavailable, 70 milter library failure, 78 bad configuration", argc,
-          argv, opts))
-    return *rc;
-  const std::string& config_path = opts.config_path;
-  const bool check_only = opts.check_config;
-  if (check_only) {
-    try {
-      auto cfg = load_config(config_path);
-      for (const auto& w : check_config_complete(*cfg))
-        std::cerr << "bouncegate-milter: warning: " << w << "\n";
-      std::cout << cfg->source_file << ": ok (milter socket " << cfg->milter.socket << ")\n";
-      return 0;
-    } catch (const std::exception& e) {
-      std::cerr << "bouncegate-milter: " << e.what() << "\n";
-      return milter::kExitConfig;
-    }
-  }
+  DaemonSpec spec;
+  spec.name = "bouncegate-milter";
+  spec.summary =
+      "bouncegate-milter: refuses suppressed recipients for Postfix or Sendmail and adds "
+      "List-Unsubscribe";
+  spec.check_help = "validate the configuration and token keys, then exit";
+  spec.exit_codes =
+      "0 ok, 64 usage, 69 unavailable, 70 milter library failure, 78 bad "
+      "configuration";
+  spec.describe = [](const Config& c) { return "milter socket " + c.milter.socket; };
+  DaemonStart start = daemon_front_door(spec, argc, argv);
+  if (start.exit) return *start.exit;
+  const std::string& config_path = start.config_path;
   return milter::run(config_path);
 }

@@ -15,8 +15,7 @@
 #include <string>
 
 #include "core/config.hpp"
-#include "core/config_check.hpp"
-#include "core/daemon_options.hpp"
+#include "core/daemon_entry.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "relay/server.hpp"
@@ -30,33 +29,22 @@ constexpr bouncegate::Millis kDrainBound{std::chrono::seconds(10)};
 
 int main(int argc, char** argv) {
   using namespace bouncegate;
-  DaemonOptions opts;
-  if (auto rc = parse_daemon_options("bouncegate-relay",
-                                     "bouncegate-relay: the SMTP hop from Postfix to the upstream "
-                                     "that learns from every reply",
-                                     "validate the configuration and exit",
-                                     "0 ok, 64 usage, 69 cannot listen, 78 bad configuration", argc,
-                                     argv, opts))
-    return *rc;
-  const std::string& path = opts.config_path;
-  const bool check = opts.check_config;
-  std::shared_ptr<const Config> cfg;
-  std::vector<std::string> warnings;
-  try {
-    cfg = load_config(path);
-    validate_relay_config(*cfg);
-    warnings = check_config_complete(*cfg);
-  } catch (const std::exception& e) {
-    fprintf(stderr, "bouncegate-relay: %s\n", e.what());
-    return 78;
-  }
-  if (check) {
-    for (const auto& w : warnings) fprintf(stderr, "bouncegate-relay: warning: %s\n", w.c_str());
-    printf("%s: configuration ok\n", path.c_str());
-    return 0;
-  }
-  log_configure(cfg->logging.json, cfg->logging.level, "bouncegate-relay");
-  for (const auto& w : warnings) log_event(LogLevel::warning, "", w);
+  DaemonSpec spec;
+  spec.name = "bouncegate-relay";
+  spec.summary =
+      "bouncegate-relay: the SMTP hop from Postfix to the upstream that learns from "
+      "every reply";
+  spec.check_help = "validate the configuration and exit";
+  spec.exit_codes = "0 ok, 64 usage, 69 cannot listen, 78 bad configuration";
+  spec.extra_check = [](const Config& c) { validate_relay_config(c); };
+  spec.describe = [](const Config& c) {
+    return "relay " + (c.relay.listen.empty() ? std::string("-") : c.relay.listen.front()) +
+           ", upstream " + c.relay.upstream.host + ":" + std::to_string(c.relay.upstream.port);
+  };
+  DaemonStart start = daemon_front_door(spec, argc, argv);
+  if (start.exit) return *start.exit;
+  const std::string& path = start.config_path;
+  std::shared_ptr<const Config> cfg = start.config;
   boost::asio::io_context io(1);
   std::unique_ptr<RelayServer> server;
   std::unique_ptr<MetricsServer> metrics;

@@ -21,8 +21,7 @@
 #include <thread>
 
 #include "core/accept_backoff.hpp"
-#include "core/config_check.hpp"
-#include "core/daemon_options.hpp"
+#include "core/daemon_entry.hpp"
 #include "core/endpoint.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -275,41 +274,26 @@ class Server {
 int main(int argc, char** argv) {
   using namespace bouncegate;
   using namespace bouncegate::web;
-  DaemonOptions opts;
-  if (auto rc = parse_daemon_options("bouncegate-web",
-                                     "bouncegate-web: one-click unsubscribe pages and the ACS "
-                                     "delivery-report webhook",
-                                     "validate the configuration and keys, then exit",
-                                     "0 ok, 64 usage, 69 cannot listen, 78 bad configuration", argc,
-                                     argv, opts))
-    return *rc;
-  const std::string& config_path = opts.config_path;
-  const bool check_only = opts.check_config;
+  DaemonSpec spec;
+  spec.name = "bouncegate-web";
+  spec.summary = "bouncegate-web: one-click unsubscribe pages and the ACS delivery-report webhook";
+  spec.check_help = "validate the configuration and keys, then exit";
+  spec.exit_codes = "0 ok, 64 usage, 69 cannot listen, 78 bad configuration";
+  spec.describe = [](const Config& c) {
+    return "listen " + c.web.listen + ", event grid " +
+           (c.web.event_grid_secret.empty() ? "off" : "on") + ", unsubscribe " +
+           (c.unsubscribe.key_files.empty() ? "off" : "on");
+  };
+  DaemonStart start = daemon_front_door(spec, argc, argv);
+  if (start.exit) return *start.exit;
+  const std::string& config_path = start.config_path;
   std::shared_ptr<const WebState> state;
   try {
     state = load_web_state(config_path);
-    parse_listen(state->config->web.listen);
-  } catch (const ConfigError& e) {
+  } catch (const std::exception& e) {
     std::cerr << "bouncegate-web: " << e.what() << "\n";
     return 78;
-  } catch (const std::exception& e) {
-    std::cerr << "bouncegate-web: " << config_path << ": " << e.what() << "\n";
-    return 78;
   }
-  if (check_only) {
-    try {
-      for (const auto& w : check_config_complete(*state->config))
-        std::cerr << "bouncegate-web: warning: " << w << "\n";
-    } catch (const std::exception& e) {
-      std::cerr << "bouncegate-web: " << e.what() << "\n";
-      return 78;
-    }
-    std::cout << state->config->source_file << ": ok (listen " << state->config->web.listen
-              << ", event grid " << (state->config->web.event_grid_secret.empty() ? "off" : "on")
-              << ", unsubscribe " << (state->keyring.empty() ? "off" : "on") << ")\n";
-    return 0;
-  }
-  log_configure(state->config->logging.json, state->config->logging.level, "bouncegate-web");
   if (state->keyring.empty())
     log_event(LogLevel::warning, "", "no unsubscribe.key_files: /u/ links are not served");
   if (state->config->web.event_grid_secret.empty())

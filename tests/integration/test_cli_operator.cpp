@@ -143,8 +143,8 @@ TEST_F(CliOperatorTest, ProgressLineOnATerminalOnly) {
   EXPECT_TRUE(has(tty.out, "import: 3000 rows in")) << tty.out;
   auto plain = cli({"import", file});
   EXPECT_FALSE(has(plain.err, "rows/s")) << "no progress line when stderr is not a terminal";
-  auto exp = test::run(
-      {"script", "-qec", test::bin("bouncegate") + " --config " + config_ + " export", "/dev/null"});
+  auto exp = test::run({"script", "-qec",
+                        test::bin("bouncegate") + " --config " + config_ + " export", "/dev/null"});
   EXPECT_TRUE(has(exp.out, "export: 3000 rows in")) << exp.out;
 }
 
@@ -199,6 +199,25 @@ TEST_F(CliOperatorTest, HelpOnEveryVerbListsEveryOptionAndVersionEverywhere) {
     EXPECT_EQ(h.exit_code, 0) << b << ": " << h.err;
     EXPECT_TRUE(has(h.out, "--config")) << b << ": " << h.out;
   }
+}
+
+// One check in every binary: what one --check-config refuses, all four refuse, with the file.
+TEST_F(CliOperatorTest, CheckConfigIsTheSameInEveryBinary) {
+  const std::string base = test::config_yaml(redis_.port());
+  std::string missing_key =
+      dir_.file("k.yaml", base + "unsubscribe: {key_files: [" + dir_.path() + "/no-such.key]}\n");
+  std::string bad_listen = dir_.file("l.yaml", base + "web: {listen: 'localhost:8025'}\n");
+  for (const std::string& file : {missing_key, bad_listen}) {
+    auto cli_rc = test::run({test::bin("bouncegate"), "--config", file, "check-config"});
+    EXPECT_EQ(cli_rc.exit_code, 78) << file << ": " << cli_rc.out << cli_rc.err;
+    for (const char* d : {"bouncegate-milter", "bouncegate-relay", "bouncegate-web"}) {
+      auto r = test::run({test::bin(d), "--config", file, "--check-config"});
+      EXPECT_EQ(r.exit_code, 78) << d << " " << file << ": " << r.out << r.err;
+    }
+  }
+  auto ok = test::run({test::bin("bouncegate-relay"), "--config", config_, "--check-config"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_TRUE(has(ok.out, config_ + ": ok (")) << ok.out;
 }
 
 TEST_F(CliOperatorTest, StatsByHourAndDayWithTrendAndFormats) {
