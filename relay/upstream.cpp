@@ -36,15 +36,6 @@ std::string base64(std::string_view in) {
   return out;
 }
 
-// The EHLO keyword line for `kw` ("AUTH PLAIN LOGIN"), or "" when absent.
-std::string ehlo_line(const Reply& r, const std::string& kw) {
-  for (size_t i = 1; i < r.lines.size(); ++i) {
-    std::string l = ascii_upper(r.lines[i]);
-    if (l == kw || l.rfind(kw + " ", 0) == 0 || l.rfind(kw + "=", 0) == 0) return l;
-  }
-  return "";
-}
-
 // async_resolve bounded by `timeout`. getaddrinfo cannot be interrupted, so on timeout the
 // caller goes on with error::timed_out and the late answer is dropped.
 // Arguments are references to lvalues: g++ 12 mishandles temporaries passed to coroutines.
@@ -88,19 +79,6 @@ awaitable<tcp::resolver::results_type> resolve_within(tcp::socket& socket,
 }
 
 }  // namespace
-
-UpstreamCapabilities capabilities_from_ehlo(const Reply& r) {
-  UpstreamCapabilities c;
-  c.known = true;
-  c.pipelining = !ehlo_line(r, "PIPELINING").empty();
-  c.eightbitmime = !ehlo_line(r, "8BITMIME").empty();
-  c.smtputf8 = !ehlo_line(r, "SMTPUTF8").empty();
-  c.dsn = !ehlo_line(r, "DSN").empty();
-  std::string size = ehlo_line(r, "SIZE");
-  c.size = !size.empty();
-  if (size.size() > 5) c.size_limit = std::strtoull(size.c_str() + 5, nullptr, 10);
-  return c;
-}
 
 struct UpstreamConnection::Io {
   Io(asio::any_io_executor ex, asio::ssl::context& tls) : stream(ex, tls), timer(ex) {}

@@ -23,6 +23,7 @@
 #include "core/outcome.hpp"
 #include "core/received_reply.hpp"
 #include "core/reply_policy.hpp"
+#include "relay/capabilities.hpp"
 
 namespace bouncegate {
 
@@ -38,16 +39,6 @@ struct UpstreamError : std::runtime_error {
   SmtpCommand command;
   std::optional<Reply> reply;
 };
-
-// The upstream's EHLO keywords that matter end to end.
-struct UpstreamCapabilities {
-  bool known = false;
-  bool pipelining = false, eightbitmime = false, smtputf8 = false, dsn = false;
-  bool size = false;        // SIZE advertised: only then may MAIL carry SIZE= (RFC 1870)
-  uint64_t size_limit = 0;  // the advertised limit; 0: none stated
-};
-
-UpstreamCapabilities capabilities_from_ehlo(const Reply& ehlo);
 
 class UpstreamConnection {
  public:

@@ -4,6 +4,7 @@
 
 #include "core/access.hpp"
 #include "core/received_reply.hpp"
+#include "relay/capabilities.hpp"
 #include "relay/message_stream.hpp"
 #include "relay/session_state.hpp"
 #include "relay/smtp_command.hpp"
@@ -360,6 +361,31 @@ TEST(SmtpCommand, ControlCharactersAndParameterGrammar) {
       {"RCPT TO:<a@b.example> ORCPT=a@b.example", false},
   };
   for (const auto& r : rows) EXPECT_EQ(parse_command_line(r.line).error.empty(), r.ok) << r.line;
+}
+
+}  // namespace
+}  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+// The upstream's EHLO capabilities, read directly (relay/capabilities).
+TEST(UpstreamCapabilities, KeywordsAndSizeLimit) {
+  Reply r = parse_reply(
+      "250-smtp.example Hello\r\n250-PIPELINING\r\n250-size 41943040\r\n250-8BITMIME\r\n"
+      "250-AUTH LOGIN XOAUTH2\r\n250 STARTTLS\r\n");
+  ASSERT_TRUE(r.valid);
+  auto c = capabilities_from_ehlo(r);
+  EXPECT_TRUE(c.known && c.pipelining && c.eightbitmime && c.size);
+  EXPECT_FALSE(c.smtputf8 || c.dsn);
+  EXPECT_EQ(c.size_limit, 41943040u);
+  EXPECT_EQ(ehlo_line(r, "AUTH"), "AUTH LOGIN XOAUTH2");
+  EXPECT_EQ(ehlo_line(r, "AUTHX"), "") << "a keyword is matched whole";
+  // The greeting line is not a keyword line.
+  EXPECT_EQ(ehlo_line(parse_reply("250 PIPELINING\r\n"), "PIPELINING"), "");
+  auto bare = capabilities_from_ehlo(parse_reply("250-x\r\n250 SIZE\r\n"));
+  EXPECT_TRUE(bare.size);
+  EXPECT_EQ(bare.size_limit, 0u) << "SIZE without a number states no limit";
 }
 
 }  // namespace
