@@ -3,7 +3,6 @@
 #include "core/daemon_entry.hpp"
 
 #include <CLI/CLI.hpp>
-
 #include <iostream>
 
 #include "core/config_check.hpp"
