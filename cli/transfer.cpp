@@ -191,7 +191,7 @@ class RowReader {
       }
       break;
     }
-    for (size_t i = 0; i < header_.size() && i < f.size(); ++i) row[header_[i]] = f[i];
+    for (size_t i = 0; i < header_.size() && i < f.size(); ++i) row[header_[i]] = csv_unguard(f[i]);
     return true;
   }
 

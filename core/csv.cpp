@@ -3,7 +3,28 @@
 
 namespace bouncegate {
 
-std::string csv_field(std::string_view s) {
+namespace {
+
+bool formula_start(char c) {
+  return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+// Guarded: a formula start, or apostrophes followed by one (so the guard can be undone).
+bool needs_guard(std::string_view s) {
+  size_t i = s.find_first_not_of('\'');
+  return i < s.size() && formula_start(s[i]);
+}
+
+}  // namespace
+
+std::string csv_unguard(std::string_view s) {
+  if (!s.empty() && s[0] == '\'' && needs_guard(s.substr(1))) return std::string(s.substr(1));
+  return std::string(s);
+}
+
+std::string csv_field(std::string_view raw) {
+  std::string guarded = needs_guard(raw) ? "'" + std::string(raw) : std::string(raw);
+  std::string_view s = guarded;
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
   std::string o = "\"";
   for (char c : s) {

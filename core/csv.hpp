@@ -9,8 +9,14 @@
 
 namespace bouncegate {
 
-// One field, quoted when it holds a comma, quote, CR or LF (quotes doubled).
+// One field, quoted when it holds a comma, quote, CR or LF (quotes doubled). A field a
+// spreadsheet would run as a formula (first character = + - @, tab or CR; OWASP "CSV
+// injection") gets a leading apostrophe, and so does one that already starts with an
+// apostrophe before such a character, so csv_unguard restores every field exactly.
 std::string csv_field(std::string_view s);
+
+// The field as it was before csv_field guarded it (what import reads back).
+std::string csv_unguard(std::string_view s);
 
 // Reads records from a stream, one at a time (constant memory for any file size).
 class CsvReader {

@@ -85,7 +85,10 @@ TEST_F(CliOperatorTest, AddAndImportFollowTheClassAction) {
 
 TEST_F(CliOperatorTest, JsonLinesAndCsvRoundTripEveryRow) {
   ASSERT_EQ(cli({"add", "x@example.org", "--permanent", "--reason", "legal request"}).exit_code, 0);
-  ASSERT_EQ(cli({"add", "y@example.org", "--ttl", "7d", "--code", "550 5.1.1"}).exit_code, 0);
+  ASSERT_EQ(cli({"add", "y@example.org", "--ttl", "7d", "--code", "550 5.1.1", "--reason",
+                 "=HYPERLINK(\"http://evil.example\")"})
+                .exit_code,
+            0);
   ASSERT_EQ(cli({"add", "u@example.org", "--class", "unsubscribe", "--list", "news"}).exit_code, 0);
   auto cfg = load_config(config_);
   SuppressionStore store(cfg->redis, cfg->suppression);
@@ -108,6 +111,10 @@ TEST_F(CliOperatorTest, JsonLinesAndCsvRoundTripEveryRow) {
     EXPECT_TRUE(has(imp.out, "4 rows imported")) << imp.out;
     EXPECT_EQ(stable_export_json(), before) << format;
   }
+  // A text a spreadsheet would run as a formula is exported guarded, and restored on import.
+  auto csv = cli({"export", "--format", "csv"}).out;
+  EXPECT_TRUE(has(csv, "\"'=HYPERLINK(")) << csv;
+  EXPECT_FALSE(has(csv, ",=HYPERLINK") || has(csv, ",\"=HYPERLINK")) << csv;
   // The JSON form is read as JSON: no address is taken from a brace.
   EXPECT_FALSE(has(cli({"list"}).out, "{")) << cli({"list"}).out;
 }
