@@ -508,6 +508,7 @@ void load_relay(Section s, RelayConfig& r) {
     if (!allow.IsSequence()) s.fail(allow, "allow", "expected a list of networks");
   }
   s.boolean("gate", r.gate);
+  s.boolean("shadow", r.shadow);
   s.choice<StoreErrorMode>(
       "on_store_error", r.on_store_error,
       {{"tempfail", StoreErrorMode::tempfail}, {"accept", StoreErrorMode::accept}});

@@ -143,6 +143,8 @@ struct RelayConfig {
   std::vector<std::string> listen{"127.0.0.1:10025"};
   std::vector<std::string> allow{"127.0.0.0/8", "::1/128"};
   bool gate = true;
+  // Never refuse at the gate: log and count would-refuse, forward (no lease bump, no hit).
+  bool shadow = false;
   // Store unreachable at the RCPT gate or the rate-limit check: tempfail (451 4.3.0, Postfix
   // retries) or accept (forward ungated; the milter may already have gated the recipient).
   StoreErrorMode on_store_error = StoreErrorMode::tempfail;

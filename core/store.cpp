@@ -219,8 +219,10 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
   GateDecision d;
   if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("gate: unexpected reply");
   const std::string r = str_of(v.elements[0]);
+  // A shadow-mode refusal refused nothing: it is counted apart, so refusal rates stay true.
   Metrics::instance().inc(
-      "bouncegate_gate_decisions_total",
+      dry_run && r != "pass" ? "bouncegate_gate_shadow_refusals_total"
+                             : "bouncegate_gate_decisions_total",
       {{"result", r}, {"class", v.elements.size() > 1 ? str_of(v.elements[1]) : ""}});
   if (r == "pass") return d;
   d.result = r == "unsubscribed" ? GateResult::unsubscribed

@@ -314,8 +314,15 @@ sfsistat on_eom(SMFICTX* ctx) {
   }
   if (result == SMFIS_CONTINUE) {
     if (list) add_list_unsubscribe(ctx, *c, *list);
-    for (const auto& h : m.shadow_headers)
-      smfi_addheader(ctx, const_cast<char*>("X-Bouncegate-Shadow"), const_cast<char*>(h.c_str()));
+    // A shadow header names a recipient: it goes only into a message whose one recipient is
+    // that recipient, never into a copy that other recipients read.
+    if (m.recipients.size() == 1 && m.shadow_headers.size() == 1) {
+      smfi_addheader(ctx, const_cast<char*>("X-Bouncegate-Shadow"),
+                     const_cast<char*>(m.shadow_headers.front().c_str()));
+    } else if (!m.shadow_headers.empty()) {
+      log_event(LogLevel::info, log_id(m), "shadow header skipped",
+                {{"reason", "recipients"}, {"rcpts", std::to_string(m.recipients.size())}});
+    }
   }
   c->msg = MessageState{};
   return result;

@@ -440,12 +440,12 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
     try {
       auto store = store_;
       // The same decision as the milter's, unsubscribes included: one gate script decides.
-      auto ask = [store, a = rcpt, list = sender_list_, ctx = context()] {
-        return store->gate(a, list, ctx);
-      };
+      // Shadow mode asks without stepping the lease (dry run), as the milter's does.
+      auto ask = [store, a = rcpt, list = sender_list_, ctx = context(),
+                  shadow = cfg_->relay.shadow] { return store->gate(a, list, ctx, shadow); };
       d = co_await rt_.offload(ask);
     } catch (const std::exception& e) {
-      StoreFailureVerdict v = store_failure_verdict(cfg_->relay.on_store_error, false);
+      StoreFailureVerdict v = store_failure_verdict(cfg_->relay.on_store_error, cfg_->relay.shadow);
       log_event(LogLevel::error, log_id(), "suppression store unavailable",
                 {{"error", e.what()}, {"on_store_error", std::string(v.mode)}});
       if (v.refuse) {
@@ -457,13 +457,20 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
     if (d.result != GateResult::pass) {
       SmtpReplyText r = gate_reply(store_->config(), d, rcpt);
       int64_t ttl = d.entry ? d.entry->ttl_ms : -1;
+      const bool shadow = cfg_->relay.shadow;
+      std::string cls = d.result == GateResult::unsubscribed ? "unsubscribe"
+                        : d.entry                            ? std::string(to_string(d.entry->cls))
+                                                             : "";
       log_event(LogLevel::info, log_id(),
-                "to=<" + rcpt + ">, gate=" + std::string(to_string(d.result)) +
-                    ", reply=" + log_quote(r.line()) +
-                    ", class=" + std::string(d.entry ? to_string(d.entry->cls) : "") +
-                    ", lease=" + lease_text(ttl));
-      reply(r);
-      co_return;
+                "to=<" + rcpt + ">, gate=" + (shadow ? "would-" : "") +
+                    std::string(to_string(d.result)) + ", reply=" + log_quote(r.line()) +
+                    ", class=" + cls + ", lease=" + lease_text(ttl));
+      if (!shadow) {
+        reply(r);
+        co_return;
+      }
+      // Shadow: the recipient goes upstream as if it were clean. No header is added: the
+      // message may leave for other recipients, who must not read about this one.
     }
   }
   if (up_refusal_) {

@@ -11,6 +11,7 @@
 //   RELAY: yaml               a line under relay: (e.g. "max_recipients: 3")
 //   CONFIG: yaml              a top-level line; {unsub_key} is a key file made for the test
 //   UNSUBSCRIBE: addr list    records an unsubscribe of addr from list (before what follows)
+//   SUPPRESS: addr            records a hard bounce for addr (a 24h lease, level 0)
 //   C: line                   client line; consecutive C: lines go out in one write
 //   C-REPEAT: N line          N client lines, {i} replaced by 1..N
 //   C-BODY: N                 N bytes of message text in 78-octet lines
@@ -305,6 +306,15 @@ TEST_P(SessionTest, Replays) {
       std::string addr, list;
       is >> addr >> list;
       store.unsubscribe(addr, list, EventContext{"", "", Source::cli});
+    } else if (l.kind == "SUPPRESS") {
+      OutcomeRecord o;
+      o.address = l.text;
+      o.cls = OutcomeClass::hard;
+      o.action = Action::suppress;
+      o.code = "550 5.1.1";
+      o.text = "user unknown";
+      o.ctx.source = Source::cli;
+      store.record(o);
     } else if (l.kind == "RECONNECT") {
       client = std::make_unique<Client>(relay_port);
     } else if (l.kind == "SLEEP") {
