@@ -80,6 +80,8 @@ const std::vector<VerbSpec>& verb_table();
 
 // Helpers shared by the verb files (cli/common.cpp).
 std::string need_address(const std::string& raw);
+// A mailbox or a domain entry "*@domain" (add, show, remove): UsageError otherwise.
+std::string need_entry_address(const std::string& raw);
 std::string entry_json(const Entry& e);
 void print_entry_text(const Entry& e);
 EventContext cli_context(const Args& args);

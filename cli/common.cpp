@@ -41,6 +41,14 @@ std::string need_address(const std::string& raw) {
   return a->address;
 }
 
+std::string need_entry_address(const std::string& raw) {
+  std::string why;
+  auto a = normalize_entry_address(raw, &why);
+  if (!a)
+    throw UsageError("'" + escape_control(raw) + "' is not a usable address or *@domain: " + why);
+  return a->address;
+}
+
 std::string entry_json(const Entry& e) {
   JsonObject o;
   o.add("address", e.address)
@@ -54,6 +62,7 @@ std::string entry_json(const Entry& e) {
   o.add("first_seen", e.first_ms ? utc_iso(e.first_ms) : "")
       .add("last_seen", e.last_ms ? utc_iso(e.last_ms) : "");
   o.add("reason", e.reason);
+  if (is_domain_entry(e.address)) o.add("subdomains", e.subdomains);
   return o.str();
 }
 
@@ -67,6 +76,9 @@ void print_entry_text(const Entry& e) {
             << " last=" << (e.last_ms ? utc_iso(e.last_ms) : "-")
             << "\n  text=" << escape_control(e.text) << "\n";
   if (!e.reason.empty()) std::cout << "  reason=" << escape_control(e.reason) << "\n";
+  if (is_domain_entry(e.address))
+    std::cout << "  covers=" << (e.subdomains ? "the domain and its sub-domains" : "the domain")
+              << "\n";
 }
 
 EventContext cli_context(const Args& args) {

@@ -90,7 +90,7 @@ void print_unsubscription(const SuppressionStore::Unsubscription& u) {
 
 int cmd_show(Context& ctx) {
   if (ctx.args.positional().size() != 1) throw UsageError("show ADDR");
-  std::string addr = need_address(ctx.args.positional()[0]);
+  std::string addr = need_entry_address(ctx.args.positional()[0]);
   auto e = ctx.store().get(addr);
   auto unsubs = ctx.store().unsubscription_list(addr);
   std::sort(unsubs.begin(), unsubs.end(),
@@ -171,11 +171,18 @@ int cmd_list(Context& ctx) {
 // every outcome; --permanent and --ttl only shape a suppression.
 int cmd_add(Context& ctx) {
   if (ctx.args.positional().size() != 1)
-    throw UsageError("add ADDR [--class C] [--ttl 7d | --permanent] [--list L] [--reason TEXT]");
-  std::string addr = need_address(ctx.args.positional()[0]);
+    throw UsageError(
+        "add ADDR|*@DOMAIN [--class C] [--ttl 7d | --permanent] [--list L] [--subdomains] "
+        "[--reason TEXT]");
+  std::string addr = need_entry_address(ctx.args.positional()[0]);
   auto cls = outcome_class_from(ctx.args.opt_or("class", "hard"));
   if (!cls) throw UsageError("unknown --class " + ctx.args.opt_or("class", ""));
   OutcomeRecord o = operator_entry(ctx.cfg(), addr, *cls, RecordOrigin::manual);
+  if (ctx.args.flag("subdomains") && !is_domain_entry(addr))
+    throw UsageError("--subdomains goes with a domain entry '*@domain'");
+  o.subdomains = ctx.args.flag("subdomains");
+  if (is_domain_entry(addr) && o.action == Action::reject)
+    throw UsageError("a domain entry cannot be an unsubscription: unsubscribe addresses");
   o.code = ctx.args.opt_or("code", "");
   o.reason = ctx.args.opt_or("reason", "added by operator");
   o.text = o.reason;
@@ -215,7 +222,7 @@ int cmd_add(Context& ctx) {
 int cmd_remove(Context& ctx) {
   if (ctx.args.positional().size() != 1) throw UsageError("remove ADDR [--list L]");
   if (ctx.args.opt("list")) return cmd_resubscribe(ctx);
-  std::string addr = need_address(ctx.args.positional()[0]);
+  std::string addr = need_entry_address(ctx.args.positional()[0]);
   EventContext ec;
   ec.source = Source::cli;
   bool removed = ctx.store().remove(addr, ec);

@@ -23,7 +23,7 @@ namespace {
 
 const char* const kCsvHeader =
     "address,class,action,level,ttl_seconds,code,text,hits,source,first_seen,last_seen,reason,"
-    "list\n";
+    "list,subdomains\n";
 
 // Rows per pipelined write: large enough to hide the round trip, small enough for a steady
 // progress line.
@@ -78,7 +78,7 @@ std::optional<OutcomeRecord> record_for_row(const Config& cfg, const Row& row, s
     auto it = row.find(n);
     return it == row.end() ? std::string() : it->second;
   };
-  auto a = normalize_address(col("address"), why);
+  auto a = normalize_entry_address(col("address"), why);
   if (!a) return std::nullopt;
   std::string cls_name = col("class").empty() ? "hard" : col("class");
   auto cls = outcome_class_from(cls_name);
@@ -109,6 +109,20 @@ std::optional<OutcomeRecord> record_for_row(const Config& cfg, const Row& row, s
     o.last_seen_ms = *ms;
   }
   const std::string ttl = col("ttl_seconds"), action = col("action");
+  const std::string sub = col("subdomains");
+  if (sub != "" && sub != "0" && sub != "1" && sub != "true" && sub != "false") {
+    *why = "subdomains is 1, 0, true or false, not '" + escape_control(sub) + "'";
+    return std::nullopt;
+  }
+  o.subdomains = sub == "1" || sub == "true";
+  if (o.subdomains && !is_domain_entry(o.address)) {
+    *why = "subdomains goes with a domain entry '*@domain'";
+    return std::nullopt;
+  }
+  if (o.action == Action::reject && is_domain_entry(o.address)) {
+    *why = "a domain entry cannot be an unsubscription";
+    return std::nullopt;
+  }
   if (o.action == Action::reject) {
     o.list = col("list").empty() ? "*" : col("list");
     return o;
@@ -223,7 +237,8 @@ int cmd_export(Context& ctx) {
                 << "," << e.level << "," << (e.ttl_ms < 0 ? -1 : e.ttl_ms / 1000) << ","
                 << csv_field(e.code) << "," << csv_field(e.text) << "," << e.hits << "," << e.source
                 << "," << iso_or_empty(e.first_ms) << "," << iso_or_empty(e.last_ms) << ","
-                << csv_field(e.reason) << ",\n";
+                << csv_field(e.reason) << ","
+                << "," << (e.subdomains ? "1" : "") << "\n";
     }
     progress.update(++rows, 0);
     return true;
@@ -241,7 +256,7 @@ int cmd_export(Context& ctx) {
                 << "\n";
     else
       std::cout << csv_field(u.address) << ",unsubscribe,reject,0,-1,,,0," << csv_field(u.source)
-                << "," << iso_or_empty(u.at_ms) << ",,," << csv_field(u.list) << "\n";
+                << "," << iso_or_empty(u.at_ms) << ",,," << csv_field(u.list) << ",\n";
     progress.update(++rows, 0);
     return true;
   });

@@ -54,12 +54,13 @@ const std::vector<VerbSpec>& verb_table() {
        cmd_list},
       {"add",
        "ADDR",
-       "suppress ADDR by hand; the class's configured action decides (complaint: permanent, "
-       "unsubscribe: the list)",
+       "suppress ADDR (or every recipient of a domain, *@DOMAIN) by hand; the class's configured "
+       "action decides (complaint: permanent, unsubscribe: the list)",
        {{"class", "CLASS", "the class (hard)"},
         {"ttl", "DURATION", "lease length instead of the first ladder step (7d)"},
         {"permanent", "", "never expires"},
         {"list", "ID", "with --class unsubscribe: the list (default every list, \"*\")"},
+        {"subdomains", "", "with *@DOMAIN: its sub-domains too"},
         {"reason", "TEXT", "why, shown by show and report"},
         {"code", "CODE", "an SMTP code to store (\"550 5.1.1\")"}},
        cmd_add},

@@ -197,3 +197,40 @@ std::optional<NormalizedAddress> normalize_address(std::string_view raw, std::st
 }
 
 }  // namespace bouncegate
+
+namespace bouncegate {
+
+std::optional<NormalizedAddress> normalize_entry_address(std::string_view raw, std::string* why) {
+  std::string ignored;
+  if (!why) why = &ignored;
+  if (raw.size() < 2 || raw.substr(0, 2) != "*@") return normalize_address(raw, why);
+  // The domain goes through the same mapping as a mailbox's (case, IDN, trailing dot).
+  auto a = normalize_address("x" + std::string(raw.substr(1)), why);
+  if (!a) return std::nullopt;
+  if (a->domain.find('.') == std::string::npos) {
+    *why = "a domain entry needs a domain of two labels or more";
+    return std::nullopt;
+  }
+  a->local = "*";
+  a->address = "*@" + a->domain;
+  return a;
+}
+
+bool is_domain_entry(std::string_view address) {
+  return address.size() > 2 && address.substr(0, 2) == "*@";
+}
+
+std::vector<std::string> domain_entries_for(std::string_view domain, size_t max_parents) {
+  std::vector<std::string> out;
+  if (domain.empty()) return out;
+  out.push_back("*@" + std::string(domain));
+  for (size_t dot = domain.find('.'); dot != std::string_view::npos && out.size() <= max_parents;
+       dot = domain.find('.', dot + 1)) {
+    std::string_view parent = domain.substr(dot + 1);
+    if (parent.find('.') == std::string_view::npos) break;  // a top-level domain: never
+    out.push_back("*@" + std::string(parent));
+  }
+  return out;
+}
+
+}  // namespace bouncegate

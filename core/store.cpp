@@ -87,6 +87,8 @@ Entry entry_from_hash(const std::string& addr, const RedisValue& h, int64_t pttl
       e.hits = int_of(h.elements[i + 1]);
     else if (k == "reason")
       e.reason = v;
+    else if (k == "subdomains")
+      e.subdomains = v == "1";
   }
   return e;
 }
@@ -174,7 +176,8 @@ std::string SuppressionStore::events_key() const {
 RedisValue SuppressionStore::run_script(int which, const std::vector<std::string>& keys,
                                         const std::vector<std::string>& args) {
   const auto& sc = store_scripts::script(static_cast<store_scripts::Id>(which));
-  if (keys.size() != sc.keys.size() || args.size() < sc.args.size())
+  // More keys than named ones: the gate's parent-domain entries.
+  if (keys.size() < sc.keys.size() || args.size() < sc.args.size())
     throw std::logic_error(std::string(sc.name) + " script: wrong number of keys or arguments");
   std::vector<std::string> argv = {"EVALSHA", sc.sha, std::to_string(keys.size())};
   argv.insert(argv.end(), keys.begin(), keys.end());
@@ -213,9 +216,10 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
       .set("maxlen", std::to_string(sup_.events_maxlen))
       .set("dry_run", dry_run ? "1" : "0")
       .set("scope", scope == GateScope::unsubscribe ? "unsubscribe" : "all");
-  RedisValue v =
-      run_script(store_scripts::kGate, {key_for(address), unsub_key(address), events_key()},
-                 a.done(ladder_args()));
+  std::vector<std::string> keys = {key_for(address), unsub_key(address), events_key()};
+  for (const auto& d : domain_entries_for(domain_of(address))) keys.push_back(key_for(d));
+  if (keys.size() == 3) keys.push_back(key_for("*@"));  // no domain: a key that never exists
+  RedisValue v = run_script(store_scripts::kGate, keys, a.done(ladder_args()));
   GateDecision d;
   if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("gate: unexpected reply");
   const std::string r = str_of(v.elements[0]);
@@ -231,6 +235,10 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
   if (v.elements.size() < 12) throw StoreError("gate: short reply");
   d.entry = entry_from_script(address, v);
   d.list = str_of(v.elements[8]);
+  if (v.elements.size() > 12 && !str_of(v.elements[12]).empty()) {
+    d.entry->address = str_of(v.elements[12]);
+    d.entry->subdomains = v.elements.size() > 13 && str_of(v.elements[13]) == "1";
+  }
   return d;
 }
 
@@ -266,7 +274,8 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
       .set("origin", std::string(to_string(o.origin)))
       .set("list", escape_control_for_storage(o.list))
       .set("first_seen_ms", o.first_seen_ms ? std::to_string(o.first_seen_ms) : std::string())
-      .set("last_seen_ms", o.last_seen_ms ? std::to_string(o.last_seen_ms) : std::string());
+      .set("last_seen_ms", o.last_seen_ms ? std::to_string(o.last_seen_ms) : std::string())
+      .set("subdomains", o.subdomains ? "1" : "");
   c.args = a.done(ladder_args());
   return c;
 }

@@ -34,6 +34,7 @@ struct Entry {
   int64_t last_ms = 0;
   int64_t hits = 0;
   std::string reason;
+  bool subdomains = false;  // a domain entry ("*@d") that covers the sub-domains of d too
 };
 
 enum class GateResult { pass, reject, defer, unsubscribed };
@@ -42,7 +43,7 @@ std::string_view to_string(GateResult r);
 
 struct GateDecision {
   GateResult result = GateResult::pass;
-  std::optional<Entry> entry;  // after the lease bump
+  std::optional<Entry> entry;  // after the lease bump; its address is "*@d" for a domain entry
   std::string list;            // the list (or "*") an unsubscribed recipient left
 };
 
@@ -85,6 +86,7 @@ struct OutcomeRecord {
   // Imported rows keep the time they were first seen (or unsubscribed); 0: now.
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
+  bool subdomains = false;  // address "*@d": the entry covers sub-domains of d as well
 };
 
 // What a record call did: the entry after it (none for outcomes that keep no entry), whether

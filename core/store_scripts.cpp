@@ -18,12 +18,14 @@ namespace {
 std::vector<Script> build() {
   std::vector<Script> v = {
       {"gate",
-       {"entry", "unsubscribed", "events"},
+       // domain: "*@" the recipient's domain; the parents' domain entries follow it as KEYS.
+       {"entry", "unsubscribed", "events", "domain"},
        {"now", "list", "queue_id", "message_id", "source", "addr", "maxlen", "dry_run", "scope"},
        std::string(lua::gate_lua),
        ""},
       // verified: '', yes or no (no: counted as "unverified"); origin: outcome, manual, import;
-      // ttl_override_ms, dedupe_ttl_ms, first_seen_ms, last_seen_ms: '' for none.
+      // ttl_override_ms, dedupe_ttl_ms, first_seen_ms, last_seen_ms: '' for none; subdomains: '1'
+      // when a domain entry ("*@d") covers the sub-domains of d too.
       {"record",
        {"entry", "events", "stats", "unsubscribed", "seen"},
        {"now",
@@ -45,7 +47,8 @@ std::vector<Script> build() {
         "origin",
         "list",
         "first_seen_ms",
-        "last_seen_ms"},
+        "last_seen_ms",
+        "subdomains"},
        std::string(lua::record_lua),
        ""},
       {"unsubscribe",
@@ -73,6 +76,7 @@ std::vector<Script> build() {
     for (size_t i = 0; i < s.args.size(); ++i)
       prelude += std::string(i ? ", " : "") + s.args[i] + " = ARGV[" + std::to_string(i + 1) + "]";
     prelude += "}\nlocal NFIXED = " + std::to_string(s.args.size()) + "\n";
+    prelude += "local NKEYS = " + std::to_string(s.keys.size()) + "\n";
     s.body = prelude + s.body;
     unsigned char d[SHA_DIGEST_LENGTH];
     SHA1(reinterpret_cast<const unsigned char*>(s.body.data()), s.body.size(), d);

@@ -1,15 +1,16 @@
 -- core/lua/gate.lua, run by SuppressionStore (core/store.cpp) with EVALSHA.
 -- KEY.<name> and ARG.<name> are set by the prelude the store prepends from its argument
 -- lists (one list per script, shared by C++ and Lua); NFIXED is the count of named ARGs.
--- Returns {result, class, level, pttl, code, text, hits, action, list, first_ms, last_ms, source}.
+-- Returns {result, class, level, pttl, code, text, hits, action, list, first_ms, last_ms, source,
+-- matched, subdomains} (matched: the domain entry "*@d" that decided, '' for the address's own entry).
 local now = tonumber(ARG.now)
 local list = ARG.list
 local nladder = #ARGV - NFIXED
-local function log(result, class, action, code, level)
+local function log(result, class, action, code, level, matched)
   redis.call('XADD', KEY.events, 'MAXLEN', '~', ARG.maxlen, '*', 'kind', 'gate', 'ts', ARG.now,
     'addr', ARG.addr, 'result', result, 'class', class, 'action', action, 'code', code,
     'level', tostring(level), 'list', list, 'queue_id', ARG.queue_id, 'message_id', ARG.message_id,
-    'source', ARG.source, 'dry_run', ARG.dry_run)
+    'source', ARG.source, 'dry_run', ARG.dry_run, 'entry', matched or '')
 end
 if list ~= '' then
   local u = redis.call('HMGET', KEY.unsubscribed, list, '*')
@@ -26,15 +27,36 @@ end
 -- scope 'unsubscribe': only the list question (the milter's end-of-message check for lists
 -- known by List-Id); the suppression entry was asked at RCPT.
 if ARG.scope == 'unsubscribe' then return {'pass'} end
-local h = redis.call('HMGET', KEY.entry, 'class', 'level', 'code', 'text', 'hits', 'action',
-                     'first_ms', 'last_ms', 'source')
-if not h[1] then return {'pass'} end
+local fields = {'class', 'level', 'code', 'text', 'hits', 'action', 'first_ms', 'last_ms',
+                'source', 'subdomains'}
+local entry, matched = KEY.entry, ''
+local h = redis.call('HMGET', entry, unpack(fields))
+if not h[1] then
+  -- Domain entries, in the same round trip: KEY.domain is "*@" the recipient's domain, the
+  -- KEYS after it the parents' (nearest first), which count only when made with subdomains.
+  local first = NKEYS
+  for i = first, #KEYS do
+    local d = redis.call('HMGET', KEYS[i], unpack(fields))
+    if d[1] and (i == first or d[10] == '1') then
+      h, entry = d, KEYS[i]
+      matched = string.match(KEYS[i], '{(.*)}$') or ''
+      break
+    end
+  end
+  if not h[1] then return {'pass'} end
+end
 local action = h[6] or 'suppress'
 local level = tonumber(h[2]) or 0
 local hits = tonumber(h[5]) or 0
 local pttl
 if ARG.dry_run == '1' then
-  pttl = redis.call('PTTL', KEY.entry)
+  pttl = redis.call('PTTL', entry)
+elseif matched ~= '' then
+  -- A domain entry is hit by every recipient of the domain: its lease is the one it was given,
+  -- never stepped by traffic.
+  hits = redis.call('HINCRBY', entry, 'hits', 1)
+  redis.call('HSET', entry, 'hit_ms', ARG.now)
+  pttl = redis.call('PTTL', entry)
 else
   hits = redis.call('HINCRBY', KEY.entry, 'hits', 1)
   if action == 'suppress' or action == 'defer' then
@@ -50,6 +72,6 @@ else
 end
 local result = 'reject'
 if action == 'defer' then result = 'defer' end
-log(result, h[1], action, h[3] or '', level)
+log(result, h[1], action, h[3] or '', level, matched)
 return {result, h[1], level, pttl, h[3] or '', h[4] or '', hits, action, '', tonumber(h[7]) or 0,
-        tonumber(h[8]) or 0, h[9] or ''}
+        tonumber(h[8]) or 0, h[9] or '', matched, h[10] or ''}

@@ -52,6 +52,7 @@ else
   redis.call('HSET', KEY.entry, 'class', class, 'action', action, 'code', ARG.code, 'text', short,
     'source', ARG.source, 'last_ms', now, 'reason', ARG.reason)
 end
+if ARG.subdomains ~= '' then redis.call('HSET', KEY.entry, 'subdomains', ARG.subdomains) end
 local level = tonumber(redis.call('HGET', KEY.entry, 'level')) or 0
 if action == 'suppress_permanent' then
   redis.call('PERSIST', KEY.entry)

@@ -90,6 +90,7 @@ TEST_F(CliOperatorTest, JsonLinesAndCsvRoundTripEveryRow) {
                 .exit_code,
             0);
   ASSERT_EQ(cli({"add", "u@example.org", "--class", "unsubscribe", "--list", "news"}).exit_code, 0);
+  ASSERT_EQ(cli({"add", "*@held.example", "--permanent", "--subdomains"}).exit_code, 0);
   auto cfg = load_config(config_);
   SuppressionStore store(cfg->redis, cfg->suppression);
   OutcomeRecord o;
@@ -100,7 +101,7 @@ TEST_F(CliOperatorTest, JsonLinesAndCsvRoundTripEveryRow) {
   o.text = "550-5.1.1 Benutzer unbekannt, \"Grüße\"\n550 5.1.1 zweite Zeile";
   store.record(o);
   const auto before = stable_export_json();
-  ASSERT_EQ(before.size(), 4u);
+  ASSERT_EQ(before.size(), 5u);
 
   for (const char* format : {"json", "csv"}) {
     auto exported = cli({"export", "--format", format});
@@ -108,8 +109,9 @@ TEST_F(CliOperatorTest, JsonLinesAndCsvRoundTripEveryRow) {
     redis_.cli({"FLUSHALL"});
     auto imp = cli({"import", "-"}, exported.out);
     ASSERT_EQ(imp.exit_code, 0) << format << ": " << imp.err;
-    EXPECT_TRUE(has(imp.out, "4 rows imported")) << imp.out;
+    EXPECT_TRUE(has(imp.out, "5 rows imported")) << imp.out;
     EXPECT_EQ(stable_export_json(), before) << format;
+    EXPECT_TRUE(has(cli({"gate", "a@mx.held.example"}).out, "decision=reject")) << format;
   }
   // A text a spreadsheet would run as a formula is exported guarded, and restored on import.
   auto csv = cli({"export", "--format", "csv"}).out;
@@ -117,6 +119,25 @@ TEST_F(CliOperatorTest, JsonLinesAndCsvRoundTripEveryRow) {
   EXPECT_FALSE(has(csv, ",=HYPERLINK") || has(csv, ",\"=HYPERLINK")) << csv;
   // The JSON form is read as JSON: no address is taken from a brace.
   EXPECT_FALSE(has(cli({"list"}).out, "{")) << cli({"list"}).out;
+}
+
+TEST_F(CliOperatorTest, DomainEntriesByHand) {
+  auto add = cli({"--json", "add", "*@Gone.Example.", "--class", "hard", "--reason", "NXDOMAIN"});
+  ASSERT_EQ(add.exit_code, 0) << add.err;
+  EXPECT_TRUE(has(add.out, "\"address\":\"*@gone.example\"")) << add.out;
+  EXPECT_TRUE(has(add.out, "\"subdomains\":false")) << add.out;
+  auto gate = cli({"gate", "anyone@gone.example"});
+  EXPECT_TRUE(has(gate.out, "decision=reject")) << gate.out;
+  EXPECT_TRUE(has(cli({"gate", "x@sub.gone.example"}).out, "decision=pass"));
+  EXPECT_TRUE(has(cli({"show", "*@gone.example"}).out, "covers=the domain\n"));
+  // Refused: sub-domains of a mailbox, a top-level domain, a domain-wide unsubscription.
+  EXPECT_EQ(cli({"add", "a@b.example", "--subdomains"}).exit_code, 64);
+  EXPECT_EQ(cli({"add", "*@com", "--permanent"}).exit_code, 64);
+  EXPECT_EQ(cli({"add", "*@b.example", "--class", "unsubscribe"}).exit_code, 64);
+  auto bad = cli({"import", dir_.file("bad.csv", "address,subdomains\nme@b.example,1\n")});
+  EXPECT_EQ(bad.exit_code, 65) << bad.out << bad.err;
+  EXPECT_EQ(cli({"remove", "*@gone.example"}).exit_code, 0);
+  EXPECT_TRUE(has(cli({"gate", "anyone@gone.example"}).out, "decision=pass"));
 }
 
 TEST_F(CliOperatorTest, ImportsAreCountedApartWithOneSummaryEvent) {
@@ -175,7 +196,7 @@ TEST_F(CliOperatorTest, UnsubscriptionsInEveryViewAndResubscribe) {
   auto list = cli({"list", "--list", "news"});
   EXPECT_TRUE(has(list.out, "r@example.org unsubscribed list=news")) << list.out;
   EXPECT_FALSE(has(list.out, "list=digest")) << list.out;
-  EXPECT_TRUE(has(cli({"export"}).out, ",news\n"));
+  EXPECT_TRUE(has(cli({"export"}).out, ",news,\n"));
 
   auto re = cli({"resubscribe", "r@example.org", "--list", "news"});
   EXPECT_EQ(re.exit_code, 0) << re.err;

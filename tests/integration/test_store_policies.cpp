@@ -1,0 +1,117 @@
+// Store policies beyond one address's entry, against a real redis-server: domain entries
+// ("*@domain", with sub-domains when asked) decided inside the one gate round trip.
+#include <gtest/gtest.h>
+
+#include "core/address.hpp"
+#include "core/learn.hpp"
+#include "core/store.hpp"
+#include "tests/support/harness.hpp"
+
+namespace bouncegate {
+namespace {
+
+class StorePolicyTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<const Config> config(const std::string& extra = "") {
+    return load_config_text(test::config_yaml(redis_.port(), "[24h, 48h, 96h, 7d, 14d]", extra),
+                            "test.yaml");
+  }
+  OutcomeRecord domain_entry(const std::string& name, bool subdomains) {
+    OutcomeRecord o;
+    o.address = name;
+    o.cls = OutcomeClass::hard;
+    o.action = Action::suppress_permanent;
+    o.origin = RecordOrigin::manual;
+    o.reason = "legal hold";
+    o.subdomains = subdomains;
+    o.ctx.source = Source::cli;
+    return o;
+  }
+  test::RedisServer redis_;
+  EventContext ctx_{"Q1", "", Source::milter};
+};
+
+TEST(DomainEntryNames, NormalisedLikeMailboxesAndNeverATopLevelDomain) {
+  auto a = normalize_entry_address("*@Example.COM.");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->address, "*@example.com");
+  EXPECT_TRUE(is_domain_entry(a->address));
+  std::string why;
+  EXPECT_FALSE(normalize_entry_address("*@com", &why));
+  EXPECT_NE(why.find("two labels"), std::string::npos);
+  EXPECT_FALSE(normalize_entry_address("*@", &why));
+  EXPECT_FALSE(is_domain_entry("user@example.com"));
+  EXPECT_EQ(domain_entries_for("a.b.example.co.uk"),
+            (std::vector<std::string>{"*@a.b.example.co.uk", "*@b.example.co.uk", "*@example.co.uk",
+                                      "*@co.uk"}));
+  EXPECT_EQ(domain_entries_for("example.com"), std::vector<std::string>{"*@example.com"});
+}
+
+TEST_F(StorePolicyTest, DomainEntryRefusesEveryRecipientOfTheDomainOnly) {
+  auto cfg = config();
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  store.record(domain_entry("*@held.example", false));
+  auto d = store.gate("anyone@held.example", "", ctx_);
+  ASSERT_EQ(d.result, GateResult::reject);
+  ASSERT_TRUE(d.entry);
+  EXPECT_EQ(d.entry->address, "*@held.example");
+  EXPECT_EQ(d.entry->ttl_ms, -1);
+  EXPECT_EQ(store.gate("other@held.example", "", ctx_).result, GateResult::reject);
+  // Without subdomains, a sub-domain and a look-alike pass.
+  EXPECT_EQ(store.gate("x@mail.held.example", "", ctx_).result, GateResult::pass);
+  EXPECT_EQ(store.gate("x@notheld.example", "", ctx_).result, GateResult::pass);
+  auto e = store.get("*@held.example");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->hits, 2);
+  // The gate event says which entry decided.
+  bool seen = false;
+  for (const auto& ev : store.events_since(0))
+    seen = seen || (ev.get("addr") == "other@held.example" && ev.get("entry") == "*@held.example");
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(StorePolicyTest, SubdomainsWhenAskedAndNearestEntryFirst) {
+  auto cfg = config();
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  store.record(domain_entry("*@dead.example", true));
+  auto d = store.gate("a@mx1.eu.dead.example", "", ctx_);
+  ASSERT_EQ(d.result, GateResult::reject);
+  EXPECT_EQ(d.entry->address, "*@dead.example");
+  EXPECT_TRUE(d.entry->subdomains);
+  // A nearer domain entry decides first, and the address's own entry before any domain's.
+  OutcomeRecord near = domain_entry("*@eu.dead.example", false);
+  near.cls = OutcomeClass::complaint;
+  store.record(near);
+  EXPECT_EQ(store.gate("b@eu.dead.example", "", ctx_).entry->address, "*@eu.dead.example");
+  OutcomeRecord own;
+  own.address = "c@dead.example";
+  own.cls = OutcomeClass::hard;
+  own.action = Action::suppress;
+  own.ctx.source = Source::relay;
+  store.record(own);
+  auto mine = store.gate("c@dead.example", "", ctx_);
+  EXPECT_EQ(mine.entry->address, "c@dead.example");
+  EXPECT_EQ(mine.entry->level, 1);
+}
+
+TEST_F(StorePolicyTest, DomainLeaseIsNotSteppedByTraffic) {
+  auto cfg = config();
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  OutcomeRecord o = domain_entry("*@nxdomain.example", false);
+  o.action = Action::suppress;
+  store.record(o);
+  for (int i = 0; i < 5; ++i) {
+    auto d = store.gate("u" + std::to_string(i) + "@nxdomain.example", "", ctx_);
+    ASSERT_EQ(d.result, GateResult::reject);
+    EXPECT_EQ(d.entry->level, 0);
+    EXPECT_NEAR(d.entry->ttl_ms, 24 * 3600'000.0, 5000);
+  }
+  // Shadow asks step nothing and count no hit.
+  store.gate("z@nxdomain.example", "", ctx_, true);
+  EXPECT_EQ(store.get("*@nxdomain.example")->hits, 5);
+  EXPECT_TRUE(store.remove("*@nxdomain.example", EventContext{}));
+  EXPECT_EQ(store.gate("u1@nxdomain.example", "", ctx_).result, GateResult::pass);
+}
+
+}  // namespace
+}  // namespace bouncegate
