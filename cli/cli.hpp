@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/entry_json.hpp"
 #include "core/store.hpp"
 
 namespace bouncegate::cli {
@@ -82,7 +83,6 @@ const std::vector<VerbSpec>& verb_table();
 std::string need_address(const std::string& raw);
 // A mailbox or a domain entry "*@domain" (add, show, remove): UsageError otherwise.
 std::string need_entry_address(const std::string& raw);
-std::string entry_json(const Entry& e);
 void print_entry_text(const Entry& e);
 EventContext cli_context(const Args& args);
 // --since/--until: a duration ago ("7d") or an ISO time ("2026-11-27T10:00:00Z"); ms.

@@ -49,23 +49,6 @@ std::string need_entry_address(const std::string& raw) {
   return a->address;
 }
 
-std::string entry_json(const Entry& e) {
-  JsonObject o;
-  o.add("address", e.address)
-      .add("class", to_string(e.cls))
-      .add("action", to_string(e.action))
-      .add("level", e.level);
-  o.add("ttl_seconds", e.ttl_ms < 0 ? int64_t(-1) : e.ttl_ms / 1000);
-  o.add("lease", lease_text(e.ttl_ms));
-  o.add("expires_at", e.ttl_ms < 0 ? std::string() : utc_iso(now_ms() + e.ttl_ms));
-  o.add("code", e.code).add("text", e.text).add("hits", e.hits).add("source", e.source);
-  o.add("first_seen", e.first_ms ? utc_iso(e.first_ms) : "")
-      .add("last_seen", e.last_ms ? utc_iso(e.last_ms) : "");
-  o.add("reason", e.reason);
-  if (is_domain_entry(e.address)) o.add("subdomains", e.subdomains);
-  return o.str();
-}
-
 void print_entry_text(const Entry& e) {
   std::cout << escape_control(e.address) << "\n  class=" << to_string(e.cls)
             << " action=" << to_string(e.action) << " level=" << e.level

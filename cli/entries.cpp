@@ -73,14 +73,6 @@ int cmd_gate(Context& ctx) {
 
 namespace {
 
-std::string unsubscriptions_json(const std::vector<SuppressionStore::Unsubscription>& us) {
-  std::string u = "{";
-  for (const auto& x : us)
-    u += (u.size() > 1 ? "," : "") + json_string(x.list) + ":" +
-         JsonObject().add("at", utc_iso(x.at_ms)).add("source", x.source).str();
-  return u + "}";
-}
-
 void print_unsubscription(const SuppressionStore::Unsubscription& u) {
   std::cout << "  unsubscribed list=" << escape_control(u.list) << " at=" << utc_iso(u.at_ms)
             << " source=" << (u.source.empty() ? "-" : escape_control(u.source)) << "\n";

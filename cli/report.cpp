@@ -12,6 +12,7 @@
 #include "core/address.hpp"
 #include "core/csv.hpp"
 #include "core/escape.hpp"
+#include "core/event_filter.hpp"
 #include "core/json.hpp"
 
 namespace bouncegate::cli {
@@ -47,20 +48,6 @@ std::string md_cell(const std::string& s) {
   return out;
 }
 
-struct Filter {
-  std::string domain, cls, source, address;
-  int64_t since = 0, until = 0;
-  bool keep(const Event& ev) const {
-    if (ev.ts_ms < since || ev.ts_ms > until) return false;
-    const std::string addr = ev.get("addr");
-    if (!domain.empty() && domain_of(addr) != domain) return false;
-    if (!cls.empty() && ev.get("class") != cls) return false;
-    if (!source.empty() && ev.get("source") != source) return false;
-    if (!address.empty() && addr != address) return false;
-    return true;
-  }
-};
-
 // Blocks against the sender (reputation, sender, content) from delivery outcomes: what a
 // provider's postmaster desk is asked about.
 bool is_block(const Event& ev) {
@@ -69,7 +56,7 @@ bool is_block(const Event& ev) {
   return c && counts_as_block(*c);
 }
 
-int write_case(Context& ctx, const Filter& f, const std::vector<Event>& events) {
+int write_case(Context& ctx, const EventFilter& f, const std::vector<Event>& events) {
   std::string dir =
       ctx.args.opt_or("out", "bouncegate-case-" + f.domain + "-" + utc_iso(now_ms()).substr(0, 10));
   std::filesystem::create_directories(dir);
@@ -149,7 +136,7 @@ int cmd_report(Context& ctx) {
   std::string format = ctx.json ? "json" : ctx.args.opt_or("format", "text");
   if (format != "text" && format != "csv" && format != "json")
     throw UsageError("--format text|csv|json");
-  Filter f;
+  EventFilter f;
   f.domain = ctx.args.opt_or("domain", "");
   f.cls = ctx.args.opt_or("class", "");
   f.source = ctx.args.opt_or("source", "");
@@ -174,11 +161,7 @@ int cmd_report(Context& ctx) {
     if (format == "csv") {
       csv_row(std::cout, ev);
     } else if (format == "json") {
-      JsonObject o;
-      o.add("timestamp", utc_iso(ev.ts_ms)).add("recipient", addr).add("domain", domain_of(addr));
-      for (const auto& [k, v] : ev.fields)
-        if (k != "ts" && k != "addr") o.add(k, v);
-      std::cout << o.str() << "\n";
+      std::cout << event_json(ev) << "\n";
     } else {
       std::cout << utc_iso(ev.ts_ms) << " " << escape_control(addr) << " kind=" << ev.get("kind")
                 << " class=" << ev.get("class") << " action=" << ev.get("action")

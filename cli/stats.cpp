@@ -8,34 +8,10 @@
 #include "cli/cli.hpp"
 #include "core/csv.hpp"
 #include "core/json.hpp"
+#include "core/stats_tally.hpp"
 
 namespace bouncegate::cli {
 namespace {
-
-// Counters that are not delivery outcomes (unverified reports, operator adds and imported rows)
-// are kept out of the totals and rates.
-struct Tally {
-  int64_t total = 0, delivered = 0, hard = 0, soft = 0, reputation = 0, blocks = 0, unverified = 0,
-          entries = 0;
-  void add(const std::string& c, int64_t n) {
-    if (c == "unverified") {
-      unverified += n;
-      return;
-    }
-    if (c == "manual" || c == "imported") {
-      entries += n;
-      return;
-    }
-    total += n;
-    if (c == "delivered") delivered += n;
-    if (c == "hard") hard += n;
-    if (c == "soft") soft += n;
-    if (c == "reputation") reputation += n;
-    if (auto k = outcome_class_from(c); k && counts_as_block(*k)) blocks += n;
-  }
-  int64_t other() const { return total - delivered - hard - soft - reputation; }
-  int64_t bounces() const { return hard + soft; }
-};
 
 std::string rate(int64_t part, int64_t total) {
   if (total == 0) return "-";
@@ -89,10 +65,7 @@ void print_row(const std::string& format, const std::vector<std::string>& keys,
   if (format == "json") {
     JsonObject o;
     for (size_t i = 0; i < keys.size(); ++i) o.add(key_names[i], keys[i]);
-    o.add("total", t.total).add("delivered", t.delivered).add("hard", t.hard).add("soft", t.soft);
-    o.add("reputation", t.reputation).add("blocks", t.blocks).add("other", t.other());
-    o.add("unverified", t.unverified);
-    o.add("operator_entries", t.entries);
+    add_tally_fields(o, t);
     std::cout << o.str() << "\n";
     return;
   }

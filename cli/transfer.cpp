@@ -14,6 +14,7 @@
 #include "core/address.hpp"
 #include "core/csv.hpp"
 #include "core/escape.hpp"
+#include "core/import_row.hpp"
 #include "core/json.hpp"
 #include "core/json_parse.hpp"
 #include "core/learn.hpp"
@@ -68,83 +69,6 @@ std::string iso_or_empty(int64_t ms) {
   return ms ? utc_iso(ms) : std::string();
 }
 
-// One row of an import, by column name, from either format.
-using Row = std::map<std::string, std::string>;
-
-// The record a row asks for, or an error text. The class's configured action decides, as for
-// every outcome; ttl_seconds -1 or action suppress_permanent make a suppression permanent.
-std::optional<OutcomeRecord> record_for_row(const Config& cfg, const Row& row, std::string* why) {
-  auto col = [&](const char* n) {
-    auto it = row.find(n);
-    return it == row.end() ? std::string() : it->second;
-  };
-  auto a = normalize_entry_address(col("address"), why);
-  if (!a) return std::nullopt;
-  std::string cls_name = col("class").empty() ? "hard" : col("class");
-  auto cls = outcome_class_from(cls_name);
-  if (!cls) {
-    *why = "unknown class '" + escape_control(cls_name) + "'";
-    return std::nullopt;
-  }
-  OutcomeRecord o = operator_entry(cfg, a->address, *cls, RecordOrigin::import);
-  o.code = col("code");
-  o.text = col("text");
-  // A row from export keeps its (possibly empty) reason; a plain list says where it came from.
-  o.reason = row.count("reason") ? col("reason") : "imported";
-  std::string when = col("unsubscribed_at").empty() ? col("first_seen") : col("unsubscribed_at");
-  if (!when.empty()) {
-    auto ms = parse_utc_time(when);
-    if (!ms) {
-      *why = "bad time '" + escape_control(when) + "' (2026-11-27T10:00:00Z)";
-      return std::nullopt;
-    }
-    o.first_seen_ms = *ms;
-  }
-  if (!col("last_seen").empty()) {
-    auto ms = parse_utc_time(col("last_seen"));
-    if (!ms) {
-      *why = "bad time '" + escape_control(col("last_seen")) + "' (2026-11-27T10:00:00Z)";
-      return std::nullopt;
-    }
-    o.last_seen_ms = *ms;
-  }
-  const std::string ttl = col("ttl_seconds"), action = col("action");
-  const std::string sub = col("subdomains");
-  if (sub != "" && sub != "0" && sub != "1" && sub != "true" && sub != "false") {
-    *why = "subdomains is 1, 0, true or false, not '" + escape_control(sub) + "'";
-    return std::nullopt;
-  }
-  o.subdomains = sub == "1" || sub == "true";
-  if (o.subdomains && !is_domain_entry(o.address)) {
-    *why = "subdomains goes with a domain entry '*@domain'";
-    return std::nullopt;
-  }
-  if (o.action == Action::reject && is_domain_entry(o.address)) {
-    *why = "a domain entry cannot be an unsubscription";
-    return std::nullopt;
-  }
-  if (o.action == Action::reject) {
-    o.list = col("list").empty() ? "*" : col("list");
-    return o;
-  }
-  if (!col("list").empty()) {
-    *why = "a list goes with class unsubscribe, not " + cls_name;
-    return std::nullopt;
-  }
-  if (action == "suppress_permanent" || ttl == "-1") {
-    o.action = Action::suppress_permanent;
-  } else if (!ttl.empty() && o.action != Action::suppress_permanent) {
-    char* end = nullptr;
-    long long s = std::strtoll(ttl.c_str(), &end, 10);
-    if (s <= 0 || *end != '\0') {
-      *why = "bad ttl_seconds '" + escape_control(ttl) + "'";
-      return std::nullopt;
-    }
-    o.ttl = Millis(s * 1000);
-  }
-  return o;
-}
-
 // Reads rows from CSV (a header naming "address" first, or a plain one-column list) or JSON
 // lines (export --json); the first non-blank character tells which.
 class RowReader {
@@ -173,18 +97,7 @@ class RowReader {
       if (!std::getline(in_, text)) return false;
       ++line_;
     } while (text.find_first_not_of(" \t\r") == std::string::npos);
-    std::string why;
-    auto v = parse_json(text, &why);
-    if (!v || !v->is_object()) {
-      error = v ? "expected a JSON object" : why;
-      return true;
-    }
-    for (const auto& [k, m] : v->members) {
-      if (m.type == JsonValue::Type::string || m.type == JsonValue::Type::number)
-        row[k] = m.text;
-      else if (m.type == JsonValue::Type::boolean)
-        row[k] = m.boolean ? "true" : "false";
-    }
+    if (auto r = row_from_json_line(text, &error)) row = std::move(*r);
     return true;
   }
   bool next_csv(Row& row, std::string& error) {

@@ -349,6 +349,42 @@ void load_redis(Section s, RedisConfig& r) {
   s.finish();
 }
 
+// suppression.escalation.CLASS: {after: N, within: 7d, ladder: [24h, 72h, 7d]}. Only a class
+// that can speak of the recipient's own mailbox escalates (soft: mailbox full, owner changed);
+// every other recorded class is about the sender, the message or the network.
+void load_escalation(Section s, std::map<OutcomeClass, EscalationPolicy>& out) {
+  for (const auto& kv : s.node()) {
+    std::string name = kv.first.as<std::string>();
+    auto cls = outcome_class_from(name);
+    if (!cls || *cls != OutcomeClass::soft)
+      s.fail(kv.first, name,
+             "only soft outcomes escalate: other recorded classes are about the sender, the "
+             "message or the network, never the recipient's mailbox");
+    Section p = s.sub(name);
+    EscalationPolicy e;
+    e.after = 3;
+    e.within = Millis(86'400'000ll * 7);
+    e.ladder = {std::chrono::hours(24), std::chrono::hours(72), std::chrono::hours(24 * 7)};
+    p.integer("after", e.after, 2, 1000);
+    p.duration("within", e.within, Millis(60'000), Millis(86'400'000ll * 365));
+    auto ladder = p.get("ladder");
+    if (ladder && !ladder.IsNull()) {
+      if (!ladder.IsSequence() || ladder.size() == 0)
+        p.fail(ladder, "ladder", "expected a non-empty list of durations");
+      e.ladder.clear();
+      for (const auto& d : ladder) {
+        Millis m = p.duration_of(d, "ladder", Millis(1000), Millis(86'400'000ll * 3650));
+        if (!e.ladder.empty() && m < e.ladder.back())
+          p.fail(d, "ladder", "leases must not shrink along the ladder");
+        e.ladder.push_back(m);
+      }
+    }
+    p.finish();
+    out[*cls] = e;
+  }
+  s.finish();
+}
+
 void load_suppression(Section s, SuppressionConfig& c) {
   auto ladder = s.get("lease_ladder");
   if (ladder && !ladder.IsNull()) {
@@ -388,6 +424,7 @@ void load_suppression(Section s, SuppressionConfig& c) {
   s.duration("stats_ttl", c.stats_ttl, Millis(3'600'000), Millis(86'400'000ll * 3650));
   s.duration("message_id_ttl", c.message_id_ttl, Millis(60'000), Millis(86'400'000ll * 365));
   s.str("journal_path", c.journal_path);
+  load_escalation(s.sub("escalation"), c.escalation);
   s.finish();
   // The reply templates must stay replies of the right kind.
   auto check_reply = [&](const std::string& key, const std::string& v, char cls) {
@@ -528,6 +565,40 @@ void load_relay(Section s, RelayConfig& r) {
   s.finish();
 }
 
+void load_api(Section s, ApiConfig& a) {
+  s.count("max_batch", a.max_batch, 1, 10'000);
+  s.count("page_size", a.page_size, 1, 1000);
+  auto tokens = s.get("tokens");
+  if (tokens && !tokens.IsNull()) {
+    if (!tokens.IsSequence()) s.fail(tokens, "tokens", "expected a list");
+    std::set<std::string> names;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      Section t(tokens[i], s.join("tokens") + "[" + std::to_string(i) + "]", s.file());
+      ApiToken k;
+      t.str("name", k.name);
+      std::string scope = "read";
+      t.str("scope", scope);
+      if (scope != "read" && scope != "write")
+        t.fail(tokens[i]["scope"], "scope", "expected read or write");
+      k.write = scope == "write";
+      auto f = t.get("token_file");
+      if (!f || f.IsNull()) t.fail(tokens[i], "token_file", "a token needs a token_file");
+      k.token_file = t.scalar(f, "token_file");
+      k.secret = read_secret(t, f, "token_file", k.token_file);
+      t.finish();
+      if (k.name.empty() ||
+          k.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != std::string::npos)
+        t.fail(tokens[i], "name", "a token needs a name of letters, digits, '-', '_' or '.'");
+      if (k.secret.size() < 16) t.fail(f, "token_file", "the token is shorter than 16 characters");
+      if (!names.insert(k.name).second)
+        t.fail(tokens[i], "name", "duplicate token name '" + k.name + "'");
+      a.tokens.push_back(k);
+    }
+  }
+  s.finish();
+}
+
 void load_web(Section s, WebConfig& w) {
   s.endpoint("listen", w.listen, false);
   auto sec = s.get("event_grid_secret_file");
@@ -538,6 +609,7 @@ void load_web(Section s, WebConfig& w) {
   s.size_value("max_body", w.max_body, 1024, 64ull << 20);
   s.duration("request_timeout", w.request_timeout, Millis(100), Millis(600'000));
   s.duration("event_dedupe_ttl", w.event_dedupe_ttl, Millis(60'000), Millis(86'400'000ll * 30));
+  load_api(s.sub("api"), w.api);
   s.finish();
 }
 

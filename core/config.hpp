@@ -55,6 +55,14 @@ struct RedisConfig {
 // operator sees a warning; reject: 553 5.1.3; accept: passed ungated, with a warning.
 enum class BadAddressMode { tempfail, reject, accept };
 
+// Soft-bounce escalation for one class: `after` outcomes about the recipient's mailbox within
+// `within` become a suppression on its own ladder.
+struct EscalationPolicy {
+  int after = 0;
+  Millis within{0};
+  std::vector<Millis> ladder;
+};
+
 struct SuppressionConfig {
   std::vector<Millis> lease_ladder{std::chrono::hours(24), std::chrono::hours(48),
                                    std::chrono::hours(96), std::chrono::hours(24 * 7),
@@ -73,6 +81,8 @@ struct SuppressionConfig {
   Millis message_id_ttl{std::chrono::hours(24 * 7)};
   std::string journal_path = "/var/lib/bouncegate/journal";
   BadAddressMode on_bad_address = BadAddressMode::tempfail;
+  // suppression.escalation: per class; empty (the default): soft outcomes never suppress.
+  std::map<OutcomeClass, EscalationPolicy> escalation;
   Action action_for(OutcomeClass c) const;
 };
 
@@ -162,6 +172,21 @@ struct RelayConfig {
   BareNewline bare_newline = BareNewline::reject;
 };
 
+// One bearer token of the HTTP API (web.api.tokens): a name (logged, written as the source of
+// its changes), a scope, and the secret read from a file or credential (never logged).
+struct ApiToken {
+  std::string name;
+  bool write = false;  // scope write (read, and every change); else read only
+  std::string token_file;
+  std::string secret;
+};
+
+struct ApiConfig {
+  std::vector<ApiToken> tokens;  // empty: /api/v1/ answers 404
+  size_t max_batch = 1000;       // addresses per check, rows per import request
+  size_t page_size = 100;        // default GET /suppressions limit (at most 1000)
+};
+
 struct WebConfig {
   std::string listen = "127.0.0.1:8025";
   std::string event_grid_secret_file;
@@ -169,6 +194,7 @@ struct WebConfig {
   uint64_t max_body = 1024 * 1024;
   Millis request_timeout{std::chrono::seconds(10)};
   Millis event_dedupe_ttl{std::chrono::hours(48)};
+  ApiConfig api;
 };
 
 struct LoggingConfig {

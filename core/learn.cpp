@@ -19,6 +19,8 @@ Learned learn_from_reply(const Config& cfg, const std::string& address, SmtpComm
   std::string full = reply.code ? std::to_string(reply.code) + " " + reply.text() : reply.text();
   l.record = outcome_for_class(cfg, address, l.classification.cls, code, full, ctx,
                                l.classification.rule_id);
+  l.record.about_mailbox =
+      l.classification.concerns == "recipient" || l.classification.concerns == "recipient_domain";
   return l;
 }
 
@@ -104,6 +106,7 @@ OutcomeRecord operator_entry(const Config& cfg, const std::string& address, Outc
 }
 
 bool downgrade_to_record(OutcomeRecord& o) {
+  o.about_mailbox = false;  // an outcome that must not act must not escalate either
   if (o.action == Action::record || o.action == Action::ignore) return false;
   o.action = Action::record;
   return true;

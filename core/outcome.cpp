@@ -17,8 +17,8 @@ constexpr std::array<std::string_view, 6> kActionNames = {
 constexpr std::array<std::string_view, 11> kCommandNames = {
     "any",  "CONNECT", "EHLO",     "STARTTLS", "AUTH", "MAIL",
     "RCPT", "DATA",    "DATA-END", "RSET",     "QUIT"};
-constexpr std::array<std::string_view, 7> kSourceNames = {"relay", "dsn", "acs",   "arf",
-                                                          "web",   "cli", "milter"};
+constexpr std::array<std::string_view, 8> kSourceNames = {"relay", "dsn", "acs",    "arf",
+                                                          "web",   "cli", "milter", "api"};
 
 template <typename E, size_t N>
 std::optional<E> find_name(const std::array<std::string_view, N>& names, std::string_view s) {

@@ -58,7 +58,7 @@ bool counts_as_block(OutcomeClass c);
 std::optional<SmtpCommand> smtp_command_from(std::string_view s);
 
 // Where an outcome was learned.
-enum class Source { relay, dsn, acs, arf, web, cli, milter };
+enum class Source { relay, dsn, acs, arf, web, cli, milter, api };
 std::string_view to_string(Source s);
 std::optional<Source> source_from(std::string_view s);
 

@@ -157,6 +157,9 @@ std::string SuppressionStore::unsub_key(const std::string& address) const {
 std::string SuppressionStore::stat_key(const std::string& domain, const std::string& hour) const {
   return redis_cfg_.key_prefix + "stat:{" + domain + "}:" + hour;
 }
+std::string SuppressionStore::soft_key(const std::string& address) const {
+  return redis_cfg_.key_prefix + "soft:{" + address + "}";
+}
 std::string SuppressionStore::seen_key(const std::string& id) const {
   return redis_cfg_.key_prefix + "seen:" + id;
 }
@@ -211,7 +214,7 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
       .set("list", list)
       .set("queue_id", ctx.queue_id)
       .set("message_id", ctx.message_id)
-      .set("source", std::string(to_string(ctx.source)))
+      .set("source", source_label(ctx))
       .set("addr", address)
       .set("maxlen", std::to_string(sup_.events_maxlen))
       .set("dry_run", dry_run ? "1" : "0")
@@ -250,16 +253,30 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
   std::string text =
       escape_control_for_storage(o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text);
   ScriptCall c;
-  c.keys = {key_for(o.address), events_key(),
-            stat_key(domain.empty() ? "-" : domain, hour_stamp(now)), unsub_key(o.address),
-            seen_key(o.dedupe_id.empty() ? std::string("-") : o.dedupe_id)};
+  c.keys = {key_for(o.address),
+            events_key(),
+            stat_key(domain.empty() ? "-" : domain, hour_stamp(now)),
+            unsub_key(o.address),
+            seen_key(o.dedupe_id.empty() ? std::string("-") : o.dedupe_id),
+            soft_key(o.address)};
+  // Soft-bounce escalation (suppression.escalation): only a delivery outcome about this
+  // recipient's own mailbox counts, never one about the sender, the message or the network.
+  std::string esc_after, esc_within, esc_ladder;
+  if (auto p = sup_.escalation.find(o.cls);
+      p != sup_.escalation.end() && o.action == Action::record && o.about_mailbox &&
+      o.origin == RecordOrigin::outcome && o.counts_for_domain && o.verified != "no") {
+    esc_after = std::to_string(p->second.after);
+    esc_within = std::to_string(p->second.within.count());
+    for (Millis m : p->second.ladder)
+      esc_ladder += (esc_ladder.empty() ? "" : ",") + std::to_string(m.count());
+  }
   store_scripts::Args a(store_scripts::kRecord);
   a.set("now", std::to_string(now))
       .set("class", std::string(to_string(o.cls)))
       .set("action", std::string(to_string(o.action)))
       .set("code", escape_control_for_storage(o.code))
       .set("text", text)
-      .set("source", std::string(to_string(o.ctx.source)))
+      .set("source", source_label(o.ctx))
       .set("queue_id", escape_control_for_storage(o.ctx.queue_id))
       .set("message_id", escape_control_for_storage(o.ctx.message_id))
       .set("rule", o.rule)
@@ -275,7 +292,10 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
       .set("list", escape_control_for_storage(o.list))
       .set("first_seen_ms", o.first_seen_ms ? std::to_string(o.first_seen_ms) : std::string())
       .set("last_seen_ms", o.last_seen_ms ? std::to_string(o.last_seen_ms) : std::string())
-      .set("subdomains", o.subdomains ? "1" : "");
+      .set("subdomains", o.subdomains ? "1" : "")
+      .set("esc_after", esc_after)
+      .set("esc_within_ms", esc_within)
+      .set("esc_ladder", esc_ladder);
   c.args = a.done(ladder_args());
   return c;
 }
@@ -331,7 +351,7 @@ void SuppressionStore::unsubscribe(const std::string& address, const std::string
   a.set("now", std::to_string(now_ms()))
       .set("list", list.empty() ? "*" : list)
       .set("addr", address)
-      .set("source", std::string(to_string(ctx.source)))
+      .set("source", source_label(ctx))
       .set("maxlen", std::to_string(sup_.events_maxlen))
       .set("queue_id", ctx.queue_id);
   run_script(store_scripts::kUnsubscribe, {unsub_key(address), events_key()}, a.done());
@@ -341,7 +361,7 @@ bool SuppressionStore::remove(const std::string& address, const EventContext& ct
   store_scripts::Args a(store_scripts::kRemove);
   a.set("now", std::to_string(now_ms()))
       .set("addr", address)
-      .set("source", std::string(to_string(ctx.source)))
+      .set("source", source_label(ctx))
       .set("maxlen", std::to_string(sup_.events_maxlen));
   RedisValue v = run_script(store_scripts::kRemove,
                             {key_for(address), unsub_key(address), events_key()}, a.done());
@@ -354,7 +374,7 @@ bool SuppressionStore::resubscribe(const std::string& address, const std::string
   a.set("now", std::to_string(now_ms()))
       .set("list", list.empty() ? "*" : list)
       .set("addr", address)
-      .set("source", std::string(to_string(ctx.source)))
+      .set("source", source_label(ctx))
       .set("maxlen", std::to_string(sup_.events_maxlen));
   RedisValue v =
       run_script(store_scripts::kResubscribe, {unsub_key(address), events_key()}, a.done());
@@ -415,7 +435,7 @@ void SuppressionStore::log_import(const std::string& file, size_t rows, const Ev
                                  "action",
                                  "import",
                                  "source",
-                                 std::string(to_string(ctx.source)),
+                                 source_label(ctx),
                                  "file",
                                  escape_control_for_storage(file),
                                  "rows",
@@ -447,15 +467,18 @@ std::map<std::string, int64_t> SuppressionStore::unsubscriptions(const std::stri
   return out;
 }
 
-void SuppressionStore::for_each_entry(const ScanFilter& f,
-                                      const std::function<bool(const Entry&)>& visit) {
-  std::string prefix = redis_cfg_.key_prefix + "s:{";
-  std::string cursor = "0";
-  size_t n = 0;
-  do {
-    RedisValue v = pool_->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
+EntryPage SuppressionStore::scan_page(const ScanFilter& f, const std::string& cursor,
+                                      size_t count) {
+  const std::string prefix = redis_cfg_.key_prefix + "s:{";
+  EntryPage page;
+  page.next_cursor = cursor;
+  // SCAN may answer an empty batch with a cursor that goes on: ask again, a bounded number of
+  // times, so that a page is empty only at the end or after a long run of non-matching keys.
+  for (int tries = 0; tries < 16 && page.entries.empty(); ++tries) {
+    RedisValue v = pool_->command(
+        {"SCAN", page.next_cursor, "MATCH", prefix + "*", "COUNT", std::to_string(count)});
     if (v.type != RedisValue::array || v.elements.size() != 2) throw StoreError("scan: bad reply");
-    cursor = v.elements[0].str;
+    page.next_cursor = v.elements[0].str;
     std::vector<std::vector<std::string>> cmds;
     std::vector<std::string> addrs;
     for (const auto& k : v.elements[1].elements) {
@@ -466,16 +489,93 @@ void SuppressionStore::for_each_entry(const ScanFilter& f,
       cmds.push_back({"HGETALL", k.str});
       cmds.push_back({"PTTL", k.str});
     }
-    if (cmds.empty()) continue;
-    auto r = pool_->pipeline(cmds);
-    for (size_t i = 0; i < addrs.size(); ++i) {
-      if (r[2 * i].elements.empty()) continue;  // expired between SCAN and HGETALL
-      Entry e = entry_from_hash(addrs[i], r[2 * i], int_of(r[2 * i + 1]));
-      if (!f.cls.empty() && to_string(e.cls) != f.cls) continue;
+    if (!cmds.empty()) {
+      auto r = pool_->pipeline(cmds);
+      for (size_t i = 0; i < addrs.size(); ++i) {
+        if (r[2 * i].elements.empty()) continue;  // expired between SCAN and HGETALL
+        Entry e = entry_from_hash(addrs[i], r[2 * i], int_of(r[2 * i + 1]));
+        if (!f.cls.empty() && to_string(e.cls) != f.cls) continue;
+        if (!f.source.empty() && e.source != f.source) continue;
+        if (f.since_ms && e.last_ms < f.since_ms) continue;
+        page.entries.push_back(std::move(e));
+      }
+    }
+    if (page.next_cursor == "0") break;
+  }
+  return page;
+}
+
+void SuppressionStore::for_each_entry(const ScanFilter& f,
+                                      const std::function<bool(const Entry&)>& visit) {
+  std::string cursor = "0";
+  size_t n = 0;
+  do {
+    EntryPage page = scan_page(f, cursor, 1000);
+    cursor = page.next_cursor;
+    for (const Entry& e : page.entries) {
       if (!visit(e)) return;
       if (f.limit && ++n >= f.limit) return;
     }
   } while (cursor != "0");
+}
+
+std::vector<GateDecision> SuppressionStore::check(const std::vector<std::string>& addresses,
+                                                  const std::string& list) {
+  const auto& sc = store_scripts::script(store_scripts::kCheck);
+  auto calls = [&](bool eval) {
+    std::vector<std::vector<std::string>> cmds;
+    cmds.reserve(addresses.size());
+    for (const auto& a : addresses) {
+      std::vector<std::string> keys = {key_for(a), unsub_key(a)};
+      for (const auto& d : domain_entries_for(domain_of(a))) keys.push_back(key_for(d));
+      if (keys.size() == 2) keys.push_back(key_for("*@"));
+      std::vector<std::string> argv = {eval ? "EVAL" : "EVALSHA", eval ? sc.body : sc.sha,
+                                       std::to_string(keys.size())};
+      argv.insert(argv.end(), keys.begin(), keys.end());
+      argv.push_back(list);
+      cmds.push_back(std::move(argv));
+    }
+    return cmds;
+  };
+  auto started = std::chrono::steady_clock::now();
+  std::vector<RedisValue> r;
+  try {
+    r = pool_->pipeline(calls(false));
+    // After a Redis restart or SCRIPT FLUSH the whole batch is sent again with the body.
+    if (!r.empty() && r[0].type == RedisValue::error && r[0].str.rfind("NOSCRIPT", 0) == 0)
+      r = pool_->pipeline(calls(true));
+  } catch (const StoreError&) {
+    Metrics::instance().inc("bouncegate_store_errors_total", {{"op", sc.name}});
+    throw;
+  }
+  Metrics::instance().observe(
+      "bouncegate_store_call_seconds",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+      {{"op", sc.name}});
+  std::vector<GateDecision> out(addresses.size());
+  for (size_t i = 0; i < r.size() && i < out.size(); ++i) {
+    const RedisValue& v = r[i];
+    if (v.type == RedisValue::error) throw StoreError("check: " + v.str);
+    if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("check: bad reply");
+    std::string res = str_of(v.elements[0]);
+    if (res == "pass") continue;
+    if (v.elements.size() < 8) throw StoreError("check: short reply");
+    GateDecision& d = out[i];
+    d.result = res == "unsubscribed" ? GateResult::unsubscribed
+               : res == "defer"      ? GateResult::defer
+                                     : GateResult::reject;
+    d.list = str_of(v.elements[4]);
+    if (d.result == GateResult::unsubscribed) continue;
+    Entry e;
+    e.address = str_of(v.elements[3]).empty() ? addresses[i] : str_of(v.elements[3]);
+    e.cls = outcome_class_from(str_of(v.elements[1])).value_or(OutcomeClass::unknown);
+    e.ttl_ms = int_of(v.elements[2]);
+    e.action = action_from(str_of(v.elements[5])).value_or(Action::suppress);
+    e.level = static_cast<int>(int_of(v.elements[6]));
+    e.code = str_of(v.elements[7]);
+    d.entry = e;
+  }
+  return out;
 }
 
 std::vector<Entry> SuppressionStore::scan(const ScanFilter& f) {

@@ -62,6 +62,13 @@ class SuppressionStore {
   std::map<std::string, int64_t> unsubscriptions(const std::string& address);
   std::vector<Unsubscription> unsubscription_list(const std::string& address);
   std::vector<Entry> scan(const ScanFilter& filter);
+  // About `count` entries from `cursor` ("0": the start), SCAN order; entries that change
+  // meanwhile may be seen twice or not at all, as with SCAN itself.
+  EntryPage scan_page(const ScanFilter& filter, const std::string& cursor, size_t count);
+  // What gate() would answer for each address (domain entries and the list's unsubscribes
+  // included), read only: no hit, no lease step, no event. One pipelined round trip.
+  std::vector<GateDecision> check(const std::vector<std::string>& addresses,
+                                  const std::string& list);
   // Streams entries (constant memory, SCAN order) until `visit` returns false.
   void for_each_entry(const ScanFilter& filter, const std::function<bool(const Entry&)>& visit);
   std::vector<Event> events_since(int64_t since_ms, size_t max = 0);
@@ -97,6 +104,7 @@ class SuppressionStore {
   std::string unsub_key(const std::string& address) const;
   std::string stat_key(const std::string& domain, const std::string& hour) const;
   std::string seen_key(const std::string& id) const;
+  std::string soft_key(const std::string& address) const;
   std::string mid_key(const std::string& id) const;
   std::string midr_key(const std::string& id) const;
   std::string rate_key(const std::string& bucket) const;

@@ -61,7 +61,8 @@ RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
         << '\t' << (o.counts_for_domain ? "" : "-") << '\t' << esc(o.dedupe_id) << '\t'
         << (o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count())) << '\t'
         << esc(o.verified) << '\t' << to_string(o.origin) << '\t' << esc(o.list) << '\t'
-        << o.first_seen_ms << '\t' << o.last_seen_ms << '\n';
+        << o.first_seen_ms << '\t' << o.last_seen_ms << '\t' << (o.about_mailbox ? "m" : "") << '\t'
+        << (o.subdomains ? "1" : "") << '\n';
     out.flush();
     if (!out) throw;
     RecordResult r;
@@ -128,6 +129,10 @@ size_t SuppressionStore::replay_journal() {
       o.first_seen_ms = std::atoll(f[17].c_str());
     }
     if (f.size() >= 19) o.last_seen_ms = std::atoll(f[18].c_str());
+    if (f.size() >= 21) {  // fields 20-21 are newer
+      o.about_mailbox = f[19] == "m";
+      o.subdomains = f[20] == "1";
+    }
     try {
       if (!record(o).duplicate) ++done;
     } catch (const StoreError&) {

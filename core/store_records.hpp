@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/config.hpp"
@@ -52,7 +53,13 @@ struct EventContext {
   std::string queue_id;
   std::string message_id;
   Source source = Source::cli;
+  std::string actor;  // who asked: an API token's name ("" for none)
 };
+
+// The `source` written with an event: "api:NAME" for a change made with API token NAME.
+inline std::string source_label(const EventContext& c) {
+  return std::string(to_string(c.source)) + (c.actor.empty() ? "" : ":" + c.actor);
+}
 
 // Where a record comes from. Only delivery outcomes are evidence about a domain: operator
 // adds and imported rows are counted apart ("manual", "imported"), and an import writes one
@@ -87,6 +94,10 @@ struct OutcomeRecord {
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
   bool subdomains = false;  // address "*@d": the entry covers sub-domains of d as well
+  // The classification says the reply is about the recipient's mailbox or domain (rule
+  // concerns recipient or recipient_domain). Only such soft outcomes count toward
+  // suppression.escalation; downgrade_to_record clears it.
+  bool about_mailbox = false;
 };
 
 // What a record call did: the entry after it (none for outcomes that keep no entry), whether
@@ -114,7 +125,15 @@ struct Event {
 struct ScanFilter {
   std::string cls;
   std::string domain;
-  size_t limit = 0;  // 0: all
+  std::string source;    // "" any; else the entry's source ("api:ci", "relay", ...)
+  int64_t since_ms = 0;  // 0 any; else last seen at or after
+  size_t limit = 0;      // 0: all
+};
+
+// One page of a cursor walk over the entries: follow `next_cursor` until it is "0".
+struct EntryPage {
+  std::vector<Entry> entries;
+  std::string next_cursor;
 };
 
 }  // namespace bouncegate

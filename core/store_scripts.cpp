@@ -9,7 +9,7 @@
 namespace bouncegate {
 namespace lua {  // generated from core/lua/*.lua at configure time
 extern const std::string_view gate_lua, record_lua, unsubscribe_lua, remove_lua, rate_lua,
-    resubscribe_lua;
+    resubscribe_lua, check_lua;
 }  // namespace lua
 
 namespace store_scripts {
@@ -25,9 +25,11 @@ std::vector<Script> build() {
        ""},
       // verified: '', yes or no (no: counted as "unverified"); origin: outcome, manual, import;
       // ttl_override_ms, dedupe_ttl_ms, first_seen_ms, last_seen_ms: '' for none; subdomains: '1'
-      // when a domain entry ("*@d") covers the sub-domains of d too.
+      // when a domain entry ("*@d") covers the sub-domains of d too; esc_after, esc_within_ms,
+      // esc_ladder (ms, comma-separated): this outcome counts toward escalation ('': it does not).
       {"record",
-       {"entry", "events", "stats", "unsubscribed", "seen"},
+       // soft: the count of soft outcomes toward suppression.escalation.
+       {"entry", "events", "stats", "unsubscribed", "seen", "soft"},
        {"now",
         "class",
         "action",
@@ -48,7 +50,10 @@ std::vector<Script> build() {
         "list",
         "first_seen_ms",
         "last_seen_ms",
-        "subdomains"},
+        "subdomains",
+        "esc_after",
+        "esc_within_ms",
+        "esc_ladder"},
        std::string(lua::record_lua),
        ""},
       {"unsubscribe",
@@ -67,6 +72,8 @@ std::vector<Script> build() {
        {"now", "list", "addr", "source", "maxlen"},
        std::string(lua::resubscribe_lua),
        ""},
+      // Read only: what gate would answer (the API's batch check). Domain keys as for gate.
+      {"check", {"entry", "unsubscribed", "domain"}, {"list"}, std::string(lua::check_lua), ""},
   };
   for (auto& s : v) {
     std::string prelude = "local KEY = {";

@@ -9,7 +9,7 @@
 
 namespace bouncegate::store_scripts {
 
-enum Id { kGate, kRecord, kUnsubscribe, kRemove, kRate, kResubscribe, kCount };
+enum Id { kGate, kRecord, kUnsubscribe, kRemove, kRate, kResubscribe, kCheck, kCount };
 
 struct Script {
   const char* name;               // "gate": the op label in metrics

@@ -97,7 +97,7 @@ class ClientSession {
 
  private:
   const std::string& log_id() const { return queue_id_.empty() ? id_ : queue_id_; }
-  EventContext context() const { return {queue_id_, message_id_, Source::relay}; }
+  EventContext context() const { return {queue_id_, message_id_, Source::relay, ""}; }
 
   void reply(const SmtpReplyText& r) { out_ += r.line() + "\r\n"; }
   void reply(const Reply& r) { out_ += r.raw() + "\r\n"; }

@@ -2,9 +2,6 @@
 // /acs/events (Event Grid webhook). GET never changes state: mail scanners follow links.
 #include "web/http_handler.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
 #include <cctype>
 #include <map>
 
@@ -12,6 +9,8 @@
 #include "core/json.hpp"
 #include "core/log.hpp"
 #include "web/acs_events.hpp"
+#include "web/api.hpp"
+#include "web/http_util.hpp"
 
 namespace bouncegate::web {
 
@@ -35,45 +34,6 @@ Response plain_response(http::status status, unsigned version, const std::string
 namespace {
 
 constexpr const char* kRetryAfterSeconds = "30";
-
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    auto hex = [](char h) {
-      if (h >= '0' && h <= '9') return h - '0';
-      if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-      if (h >= 'A' && h <= 'F') return h - 'A' + 10;
-      return -1;
-    };
-    if (c == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// "a=1&b=2" (query strings and application/x-www-form-urlencoded bodies); first value wins.
-std::map<std::string, std::string> parse_pairs(std::string_view s) {
-  std::map<std::string, std::string> out;
-  while (!s.empty()) {
-    size_t amp = s.find('&');
-    std::string_view pair = s.substr(0, amp);
-    size_t eq = pair.find('=');
-    std::string key = percent_decode(pair.substr(0, eq), true);
-    std::string value =
-        eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true);
-    out.emplace(std::move(key), std::move(value));
-    if (amp == std::string_view::npos) break;
-    s.remove_prefix(amp + 1);
-  }
-  return out;
-}
 
 std::string html_escape(std::string_view s) {
   std::string o;
@@ -99,14 +59,6 @@ std::string html_escape(std::string_view s) {
     }
   }
   return o;
-}
-
-// Hashing first makes the comparison constant-time whatever the two lengths are.
-bool secret_matches(std::string_view given, std::string_view expected) {
-  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(given.data()), given.size(), a);
-  SHA256(reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), b);
-  return CRYPTO_memcmp(a, b, sizeof a) == 0;
 }
 
 Response html_response(http::status status, unsigned version, const std::string& title,
@@ -222,15 +174,6 @@ Response handle_unsubscribe(const WebState& st, const Request& req, const std::s
                            html_escape(list_name(list)) + ".</p>\n");
 }
 
-Response json_response(http::status status, unsigned version, const std::string& json) {
-  Response res{status, version};
-  res.set(http::field::content_type, "application/json");
-  res.set(http::field::cache_control, "no-store");
-  res.body() = json;
-  res.prepare_payload();
-  return res;
-}
-
 Response handle_acs_events(const WebState& st, const Request& req, std::string_view query,
                            const std::string& session) {
   unsigned v = req.version();
@@ -335,7 +278,9 @@ Response handle_request(const WebState& st, const Request& req, const std::strin
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? "" : target.substr(q + 1);
   Response res;
-  if (path == "/acs/events") {
+  if (is_api_path(path)) {
+    res = handle_api(st, req, path, query, session);
+  } else if (path == "/acs/events") {
     res = handle_acs_events(st, req, query, session);
   } else if (std::string token = token_from_path(path); !token.empty()) {
     res = handle_unsubscribe(st, req, token, session);

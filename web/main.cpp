@@ -52,6 +52,7 @@ tcp::endpoint parse_listen(const std::string& s) {
 std::string route_label(beast::string_view target) {
   if (target.starts_with("/u/")) return "/u/";
   if (target.starts_with("/acs/events")) return "/acs/events";
+  if (target.starts_with("/api/")) return "/api/";
   return "other";
 }
 

@@ -5,7 +5,6 @@
 -- matched, subdomains} (matched: the domain entry "*@d" that decided, '' for the address's own entry).
 local now = tonumber(ARG.now)
 local list = ARG.list
-local nladder = #ARGV - NFIXED
 local function log(result, class, action, code, level, matched)
   redis.call('XADD', KEY.events, 'MAXLEN', '~', ARG.maxlen, '*', 'kind', 'gate', 'ts', ARG.now,
     'addr', ARG.addr, 'result', result, 'class', class, 'action', action, 'code', code,
@@ -28,7 +27,7 @@ end
 -- known by List-Id); the suppression entry was asked at RCPT.
 if ARG.scope == 'unsubscribe' then return {'pass'} end
 local fields = {'class', 'level', 'code', 'text', 'hits', 'action', 'first_ms', 'last_ms',
-                'source', 'subdomains'}
+                'source', 'subdomains', 'ladder'}
 local entry, matched = KEY.entry, ''
 local h = redis.call('HMGET', entry, unpack(fields))
 if not h[1] then
@@ -60,9 +59,17 @@ elseif matched ~= '' then
 else
   hits = redis.call('HINCRBY', KEY.entry, 'hits', 1)
   if action == 'suppress' or action == 'defer' then
-    -- The lease ladder: a hit during a lease moves one step up (capped) and restarts it.
-    level = math.min(level + 1, nladder - 1)
-    pttl = tonumber(ARGV[NFIXED + 1 + level])
+    -- The lease ladder: a hit during a lease moves one step up (capped) and restarts it. An
+    -- escalated soft entry carries its own ladder (suppression.escalation).
+    local steps = {}
+    if h[11] then
+      for ms in string.gmatch(h[11], '%d+') do steps[#steps + 1] = tonumber(ms) end
+    end
+    if #steps == 0 then
+      for i = NFIXED + 1, #ARGV do steps[#steps + 1] = tonumber(ARGV[i]) end
+    end
+    level = math.min(level + 1, #steps - 1)
+    pttl = steps[level + 1]
     redis.call('HSET', KEY.entry, 'level', level, 'hit_ms', ARG.now)
     redis.call('PEXPIRE', KEY.entry, pttl)
   else

@@ -13,6 +13,24 @@ local last = ARG.last_seen_ms ~= '' and ARG.last_seen_ms or now
 if ARG.dedupe_ttl_ms ~= '' and not redis.call('SET', KEY.seen, '1', 'NX', 'PX', ARG.dedupe_ttl_ms) then
   return {-1}
 end
+-- Soft-bounce escalation (the store passes esc_* only for an outcome that may count): the
+-- after-th soft outcome about this mailbox within the window becomes a suppression on the
+-- class's own ladder, stored with the entry so that gate hits step along it.
+local escalated = false
+if ARG.esc_after ~= '' and action == 'record' then
+  local n = redis.call('INCR', KEY.soft)
+  if n == 1 then redis.call('PEXPIRE', KEY.soft, ARG.esc_within_ms) end
+  if n >= tonumber(ARG.esc_after) and redis.call('EXISTS', KEY.entry) == 0 then
+    redis.call('DEL', KEY.soft)
+    escalated = true
+    action = 'suppress'
+  end
+end
+local reason = ARG.reason
+if escalated then
+  reason = 'escalated: ' .. ARG.esc_after .. ' soft outcomes within ' ..
+    tostring(math.floor(tonumber(ARG.esc_within_ms) / 1000)) .. 's'
+end
 -- An import writes one summary event (the caller's), not one per row: a large import must not
 -- push real evidence out of the capped stream.
 if origin ~= 'import' then
@@ -20,7 +38,7 @@ if origin ~= 'import' then
     origin == 'manual' and 'manual' or 'outcome', 'ts', now,
     'addr', ARG.addr, 'class', class, 'action', action, 'code', ARG.code, 'text', ARG.text,
     'source', ARG.source, 'queue_id', ARG.queue_id, 'message_id', ARG.message_id, 'rule', ARG.rule,
-    'reason', ARG.reason, 'verified', ARG.verified, 'list', ARG.list)
+    'reason', reason, 'verified', ARG.verified, 'list', ARG.list)
 end
 -- Only delivery outcomes are evidence about the domain; an unverified report is evidence of
 -- nothing, operator entries are counted apart.
@@ -43,7 +61,8 @@ local old_action = redis.call('HGET', KEY.entry, 'action')
 if exists == 0 then
   redis.call('HSET', KEY.entry, 'class', class, 'action', action, 'level', 0, 'code', ARG.code,
     'text', short, 'source', ARG.source, 'first_ms', first, 'last_ms', last, 'hits', 0,
-    'reason', ARG.reason)
+    'reason', reason)
+  if escalated then redis.call('HSET', KEY.entry, 'ladder', ARG.esc_ladder) end
 elseif old_action == 'suppress_permanent' and action ~= 'suppress_permanent' then
   -- A permanent entry (complaint) is never turned back into a lease by a later bounce.
   redis.call('HSET', KEY.entry, 'last_ms', now)
@@ -51,11 +70,15 @@ elseif old_action == 'suppress_permanent' and action ~= 'suppress_permanent' the
 else
   redis.call('HSET', KEY.entry, 'class', class, 'action', action, 'code', ARG.code, 'text', short,
     'source', ARG.source, 'last_ms', now, 'reason', ARG.reason)
+  -- A stronger outcome (a hard bounce) replaces an escalated entry's own ladder.
+  redis.call('HDEL', KEY.entry, 'ladder')
 end
 if ARG.subdomains ~= '' then redis.call('HSET', KEY.entry, 'subdomains', ARG.subdomains) end
 local level = tonumber(redis.call('HGET', KEY.entry, 'level')) or 0
 if action == 'suppress_permanent' then
   redis.call('PERSIST', KEY.entry)
+elseif escalated then
+  redis.call('PEXPIRE', KEY.entry, tonumber(string.match(ARG.esc_ladder, '^(%d+)')))
 elseif exists == 0 then
   local ttl = tonumber(ARG.ttl_override_ms) or tonumber(ARGV[NFIXED + 1])
   redis.call('PEXPIRE', KEY.entry, ttl)

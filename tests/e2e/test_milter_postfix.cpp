@@ -147,7 +147,7 @@ TEST_F(MilterBehindPostfix, SuppressedRecipientRefusedOtherCopyArrivesWithUnsubs
 TEST_F(MilterBehindPostfix, NonCanonicalRecipientsAreGatedNotPassed) {
   auto cfg = load_config_text(read_file(config), config);
   SuppressionStore store(cfg->redis, cfg->suppression);
-  store.unsubscribe("left@example.org", "news", EventContext{"", "", Source::cli});
+  store.unsubscribe("left@example.org", "news", EventContext{"", "", Source::cli, ""});
   SmtpClient c(postfix->smtpd_port());
   ASSERT_EQ(c.reply().substr(0, 3), "220");
   c.send("EHLO client.example\r\n");

@@ -35,7 +35,7 @@ TEST(Sentinel, FailoverKeepsSuppressionsAndGatingResumes) {
           "suppression: {journal_path: ''}\n",
       "sentinel.yaml");
   SuppressionStore store(cfg->redis, cfg->suppression);
-  EventContext ctx{"Q", "", Source::milter};
+  EventContext ctx{"Q", "", Source::milter, ""};
   // A real milter on the same Sentinel configuration, serving through the failover.
   test::TempDir dir;
   int milter_port = test::free_port();

@@ -30,7 +30,7 @@ class StoreTest : public ::testing::Test {
         .record;
   }
   test::RedisServer redis_;
-  EventContext ctx_{"Q1", "", Source::milter};
+  EventContext ctx_{"Q1", "", Source::milter, ""};
 };
 
 TEST_F(StoreTest, FullLadderThenCapAtLastStep) {
@@ -83,7 +83,7 @@ TEST_F(StoreTest, RealExpiryThenNewCycleStartsAtLevelZero) {
 TEST_F(StoreTest, ReputationBlockIsRecordedNotSuppressed) {
   auto cfg = config();
   SuppressionStore store(cfg->redis, cfg->suppression);
-  EventContext ctx{"4XkQ2", "<m1@example.com>", Source::relay};
+  EventContext ctx{"4XkQ2", "<m1@example.com>", Source::relay, ""};
   auto l =
       learn_from_reply(*cfg, "user@icloud.com", SmtpCommand::data_end,
                        parse_reply("554 5.7.1 [CS01] Message rejected due to local policy"), ctx);
@@ -131,7 +131,7 @@ TEST_F(StoreTest, SixteenThreadsGatingOneAddressKeepLevelAndHitsExact) {
 TEST_F(StoreTest, ComplaintIsPermanentAndSurvivesLaterBounce) {
   auto cfg = config();
   SuppressionStore store(cfg->redis, cfg->suppression);
-  EventContext ctx{"", "", Source::arf};
+  EventContext ctx{"", "", Source::arf, ""};
   store.record(outcome_for_class(*cfg, "angry@example.com", OutcomeClass::complaint, "", "abuse",
                                  ctx, "arf"));
   store.record(hard_bounce(*cfg, "angry@example.com"));
@@ -147,7 +147,7 @@ TEST_F(StoreTest, ComplaintIsPermanentAndSurvivesLaterBounce) {
 TEST_F(StoreTest, UnsubscribePerListAndAllLists) {
   auto cfg = config();
   SuppressionStore store(cfg->redis, cfg->suppression);
-  EventContext web{"", "", Source::web};
+  EventContext web{"", "", Source::web, ""};
   store.unsubscribe("reader@example.com", "news", web);
   EXPECT_EQ(store.gate("reader@example.com", "news", ctx_).result, GateResult::unsubscribed);
   EXPECT_EQ(store.gate("reader@example.com", "offers", ctx_).result, GateResult::pass);
@@ -319,7 +319,7 @@ TEST(StorePool, FirstCallAfterARedisRestartSucceeds) {
   store.ping();  // leaves an idle pooled connection
   redis.stop();
   redis.start();  // the pooled connection is now closed by the peer
-  EventContext ctx{"Q", "", Source::milter};
+  EventContext ctx{"Q", "", Source::milter, ""};
   EXPECT_EQ(store.gate("a@example.com", "", ctx).result, GateResult::pass);
 }
 
@@ -337,7 +337,7 @@ TEST(StoreUnixSocket, GatesOverARedisUnixSocket) {
       "redis: {address: 'unix:" + sock + "', timeout: 300ms}\nsuppression: {journal_path: ''}\n",
       "unix.yaml");
   SuppressionStore store(cfg->redis, cfg->suppression);
-  EventContext ctx{"Q", "", Source::cli};
+  EventContext ctx{"Q", "", Source::cli, ""};
   store.record(outcome_for_class(*cfg, "dead@example.com", OutcomeClass::hard, "550 5.1.1",
                                  "550 5.1.1 gone", ctx, "test"));
   EXPECT_EQ(store.gate("dead@example.com", "", ctx).result, GateResult::reject);

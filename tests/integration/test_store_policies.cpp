@@ -1,5 +1,6 @@
 // Store policies beyond one address's entry, against a real redis-server: domain entries
-// ("*@domain", with sub-domains when asked) decided inside the one gate round trip.
+// ("*@domain", with sub-domains when asked) decided inside the one gate round trip, and
+// soft-bounce escalation counted inside the record script.
 #include <gtest/gtest.h>
 
 #include "core/address.hpp"
@@ -28,7 +29,7 @@ class StorePolicyTest : public ::testing::Test {
     return o;
   }
   test::RedisServer redis_;
-  EventContext ctx_{"Q1", "", Source::milter};
+  EventContext ctx_{"Q1", "", Source::milter, ""};
 };
 
 TEST(DomainEntryNames, NormalisedLikeMailboxesAndNeverATopLevelDomain) {
@@ -111,6 +112,87 @@ TEST_F(StorePolicyTest, DomainLeaseIsNotSteppedByTraffic) {
   EXPECT_EQ(store.get("*@nxdomain.example")->hits, 5);
   EXPECT_TRUE(store.remove("*@nxdomain.example", EventContext{}));
   EXPECT_EQ(store.gate("u1@nxdomain.example", "", ctx_).result, GateResult::pass);
+}
+
+OutcomeRecord learned(const Config& cfg, const std::string& addr, const std::string& reply,
+                      SmtpCommand cmd = SmtpCommand::rcpt) {
+  EventContext ctx;
+  ctx.source = Source::relay;
+  return learn_from_reply(cfg, addr, cmd, parse_reply(reply), ctx).record;
+}
+
+constexpr const char* kEscalation =
+    "  escalation:\n    soft: {after: 3, within: 1h, ladder: [2h, 6h]}\n";  // under suppression:
+
+TEST_F(StorePolicyTest, SoftOutcomesAboutTheMailboxEscalateOnTheirOwnLadder) {
+  auto cfg = config(kEscalation);
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  const std::string full = "452 4.2.2 The email account that you tried to reach is over quota";
+  auto first = learned(*cfg, "full@example.net", full);
+  ASSERT_EQ(first.cls, OutcomeClass::soft);
+  ASSERT_TRUE(first.about_mailbox);
+  EXPECT_FALSE(store.record(first));
+  EXPECT_FALSE(store.record(learned(*cfg, "full@example.net", full)));
+  EXPECT_EQ(store.gate("full@example.net", "", ctx_).result, GateResult::pass);
+  auto third = store.record(learned(*cfg, "full@example.net", full));
+  ASSERT_TRUE(third) << "the third soft outcome within the window suppresses";
+  EXPECT_EQ(third->action, Action::suppress);
+  EXPECT_EQ(third->cls, OutcomeClass::soft);
+  EXPECT_NEAR(third->ttl_ms, 2 * 3600'000.0, 5000);
+  EXPECT_NE(store.get("full@example.net")->reason.find("escalated: 3 soft outcomes"),
+            std::string::npos);
+  // A hit steps along the escalation ladder, capped at its last step.
+  auto d = store.gate("full@example.net", "", ctx_);
+  ASSERT_EQ(d.result, GateResult::reject);
+  EXPECT_NEAR(d.entry->ttl_ms, 6 * 3600'000.0, 5000);
+  EXPECT_NEAR(store.gate("full@example.net", "", ctx_).entry->ttl_ms, 6 * 3600'000.0, 5000);
+  // A hard bounce later replaces the soft ladder with the main one (level 1 -> 2: 96h).
+  auto hard = store.record(learned(*cfg, "full@example.net", "550 5.1.1 user unknown"));
+  ASSERT_TRUE(hard);
+  EXPECT_EQ(hard->cls, OutcomeClass::hard);
+  EXPECT_NEAR(store.gate("full@example.net", "", ctx_).entry->ttl_ms, 96 * 3600'000.0, 5000);
+}
+
+TEST_F(StorePolicyTest, SoftOutcomesAboutOthersNeverEscalate) {
+  auto cfg = config(kEscalation);
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  // Greylisting and DNS trouble are soft, but about the network, not the mailbox.
+  for (int i = 0; i < 5; ++i) {
+    auto grey = learned(*cfg, "grey@example.net", "451 4.7.1 Greylisted, please try again later");
+    ASSERT_EQ(grey.cls, OutcomeClass::soft) << grey.rule;
+    EXPECT_FALSE(grey.about_mailbox);
+    EXPECT_FALSE(store.record(grey));
+  }
+  EXPECT_EQ(store.gate("grey@example.net", "", ctx_).result, GateResult::pass);
+  // A downgraded outcome (a delayed DSN, a reply about the message) never counts.
+  for (int i = 0; i < 5; ++i) {
+    auto o = learned(*cfg, "msg@example.net", "452 4.2.2 mailbox full");
+    downgrade_to_record(o);
+    EXPECT_FALSE(store.record(o));
+  }
+  EXPECT_EQ(store.gate("msg@example.net", "", ctx_).result, GateResult::pass);
+  // Default configuration: escalation is off.
+  auto plain = config();
+  SuppressionStore off(plain->redis, plain->suppression);
+  for (int i = 0; i < 5; ++i) off.record(learned(*plain, "off@example.net", "452 4.2.2 full"));
+  EXPECT_EQ(off.gate("off@example.net", "", ctx_).result, GateResult::pass);
+}
+
+TEST(EscalationConfig, OnlySoftEscalatesAndBadValuesNameTheLine) {
+  auto bad = [](const std::string& yaml) {
+    try {
+      load_config_text("redis: {address: 127.0.0.1:1}\nsuppression:\n  escalation:\n" + yaml,
+                       "e.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(bad("    reputation: {after: 3}\n").find("e.yaml:4"), std::string::npos);
+  EXPECT_NE(bad("    reputation: {after: 3}\n").find("only soft"), std::string::npos);
+  EXPECT_NE(bad("    soft: {after: 1}\n").find("e.yaml:4"), std::string::npos);
+  EXPECT_NE(bad("    soft: {ladder: [7d, 1d]}\n").find("shrink"), std::string::npos);
+  EXPECT_EQ(bad("    soft: {after: 4, within: 3d}\n"), "accepted");
 }
 
 }  // namespace

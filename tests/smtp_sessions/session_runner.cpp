@@ -305,7 +305,7 @@ TEST_P(SessionTest, Replays) {
       std::istringstream is(l.text);
       std::string addr, list;
       is >> addr >> list;
-      store.unsubscribe(addr, list, EventContext{"", "", Source::cli});
+      store.unsubscribe(addr, list, EventContext{"", "", Source::cli, ""});
     } else if (l.kind == "SUPPRESS") {
       OutcomeRecord o;
       o.address = l.text;
