@@ -599,6 +599,53 @@ void load_api(Section s, ApiConfig& a) {
   s.finish();
 }
 
+void load_webhooks(Section s, WebhookConfig& w) {
+  s.integer("max_attempts", w.max_attempts, 1, 1000);
+  s.duration("backoff", w.backoff, Millis(10), Millis(86'400'000));
+  s.duration("backoff_max", w.backoff_max, Millis(10), Millis(86'400'000ll * 7));
+  s.duration("timeout", w.timeout, Millis(100), Millis(600'000));
+  s.duration("expiry_sweep", w.expiry_sweep, Millis(100), Millis(3'600'000));
+  s.str("consumer", w.consumer);
+  static const std::set<std::string> kChanges = {"suppressed", "escalated",    "released",
+                                                 "expired",    "unsubscribed", "resubscribed",
+                                                 "complaint",  "imported"};
+  auto eps = s.get("endpoints");
+  if (eps && !eps.IsNull()) {
+    if (!eps.IsSequence()) s.fail(eps, "endpoints", "expected a list");
+    std::set<std::string> names;
+    for (size_t i = 0; i < eps.size(); ++i) {
+      Section e(eps[i], s.join("endpoints") + "[" + std::to_string(i) + "]", s.file());
+      WebhookEndpoint ep;
+      e.str("name", ep.name);
+      e.str("url", ep.url);
+      e.strings("changes", ep.changes);
+      auto f = e.get("secret_file");
+      if (!f || f.IsNull()) e.fail(eps[i], "secret_file", "an endpoint needs a secret_file");
+      ep.secret_file = e.scalar(f, "secret_file");
+      ep.secret = read_secret(e, f, "secret_file", ep.secret_file);
+      e.finish();
+      if (ep.name.empty() ||
+          ep.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
+        e.fail(eps[i], "name", "an endpoint needs a name of lower-case letters, digits, '-', '_'");
+      if (!names.insert(ep.name).second)
+        e.fail(eps[i], "name", "duplicate endpoint name '" + ep.name + "'");
+      if (ep.url.rfind("http://", 0) != 0 && ep.url.rfind("https://", 0) != 0)
+        e.fail(eps[i]["url"], "url", "expected http://host[:port]/path or https://...");
+      if (ep.secret.size() < 16)
+        e.fail(f, "secret_file", "the secret is shorter than 16 characters");
+      for (const auto& c : ep.changes)
+        if (!kChanges.count(c))
+          e.fail(eps[i]["changes"], "changes",
+                 "unknown change '" + c +
+                     "' (suppressed, escalated, released, expired, unsubscribed, resubscribed, "
+                     "complaint, imported)");
+      w.endpoints.push_back(ep);
+    }
+  }
+  if (w.backoff_max < w.backoff) s.fail(s.node()["backoff_max"], "backoff_max", "below backoff");
+  s.finish();
+}
+
 void load_web(Section s, WebConfig& w) {
   s.endpoint("listen", w.listen, false);
   auto sec = s.get("event_grid_secret_file");
@@ -697,6 +744,7 @@ std::shared_ptr<const Config> load_config_text(const std::string& yaml, const st
     load_relay(top.sub("relay"), cfg->relay);
     load_web(top.sub("web"), cfg->web);
     load_unsubscribe(top.sub("unsubscribe"), cfg->unsubscribe);
+    load_webhooks(top.sub("webhooks"), cfg->webhooks);
     auto fb = top.sub("feedback");
     fb.boolean("require_match", cfg->feedback.require_match);
     fb.finish();

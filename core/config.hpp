@@ -217,6 +217,25 @@ struct FeedbackConfig {
   bool require_match = true;
 };
 
+// webhooks: signed POSTs of suppression changes, delivered at least once by bouncegate-web.
+struct WebhookEndpoint {
+  std::string name;
+  std::string url;  // http://127.0.0.1:9000/hook or https://host/path (certificate verified)
+  std::string secret_file;
+  std::string secret;                // HMAC-SHA256 key, read at load; never logged
+  std::vector<std::string> changes;  // empty: every change
+};
+
+struct WebhookConfig {
+  std::vector<WebhookEndpoint> endpoints;
+  int max_attempts = 12;  // then the change goes to the dead-letter stream
+  Millis backoff{std::chrono::seconds(10)};
+  Millis backoff_max{std::chrono::hours(1)};
+  Millis timeout{std::chrono::seconds(10)};
+  Millis expiry_sweep{std::chrono::seconds(10)};  // how often due leases are looked at
+  std::string consumer;                           // consumer name; empty: the host name
+};
+
 struct Config {
   std::string source_file;
   RedisConfig redis;
@@ -225,6 +244,7 @@ struct Config {
   MilterConfig milter;
   RelayConfig relay;
   WebConfig web;
+  WebhookConfig webhooks;
   UnsubscribeConfig unsubscribe;
   FeedbackConfig feedback;
   LoggingConfig logging;

@@ -241,4 +241,14 @@ std::vector<RedisValue> RedisPool::run(const std::vector<std::string>* cmds, siz
   return out;
 }
 
+Event event_from_stream_entry(const RedisValue& e) {
+  Event ev;
+  if (e.elements.size() != 2) return ev;
+  ev.id = e.elements[0].str;
+  const auto& kv = e.elements[1].elements;
+  for (size_t i = 0; i + 1 < kv.size(); i += 2) ev.fields[kv[i].str] = kv[i + 1].str;
+  ev.ts_ms = std::atoll(ev.get("ts").c_str());
+  return ev;
+}
+
 }  // namespace bouncegate

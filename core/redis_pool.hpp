@@ -27,6 +27,9 @@ struct RedisValue {
   bool is_nil() const { return type == nil; }
 };
 
+// One stream entry ([id, [field, value, ...]]) as an Event; ts_ms from its "ts" field.
+Event event_from_stream_entry(const RedisValue& entry);
+
 class RedisPool {
  public:
   explicit RedisPool(const RedisConfig& cfg);

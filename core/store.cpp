@@ -172,6 +172,9 @@ std::string SuppressionStore::midr_key(const std::string& id) const {
 std::string SuppressionStore::rate_key(const std::string& bucket) const {
   return redis_cfg_.key_prefix + "rl:{" + bucket + "}";
 }
+std::string SuppressionStore::expiry_key() const {
+  return redis_cfg_.key_prefix + "expiry";
+}
 std::string SuppressionStore::events_key() const {
   return redis_cfg_.key_prefix + "events";
 }
@@ -219,9 +222,10 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
       .set("maxlen", std::to_string(sup_.events_maxlen))
       .set("dry_run", dry_run ? "1" : "0")
       .set("scope", scope == GateScope::unsubscribe ? "unsubscribe" : "all");
-  std::vector<std::string> keys = {key_for(address), unsub_key(address), events_key()};
+  std::vector<std::string> keys = {key_for(address), unsub_key(address), events_key(),
+                                   expiry_key()};
   for (const auto& d : domain_entries_for(domain_of(address))) keys.push_back(key_for(d));
-  if (keys.size() == 3) keys.push_back(key_for("*@"));  // no domain: a key that never exists
+  if (keys.size() == 4) keys.push_back(key_for("*@"));  // no domain: a key that never exists
   RedisValue v = run_script(store_scripts::kGate, keys, a.done(ladder_args()));
   GateDecision d;
   if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("gate: unexpected reply");
@@ -258,7 +262,8 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
             stat_key(domain.empty() ? "-" : domain, hour_stamp(now)),
             unsub_key(o.address),
             seen_key(o.dedupe_id.empty() ? std::string("-") : o.dedupe_id),
-            soft_key(o.address)};
+            soft_key(o.address),
+            expiry_key()};
   // Soft-bounce escalation (suppression.escalation): only a delivery outcome about this
   // recipient's own mailbox counts, never one about the sender, the message or the network.
   std::string esc_after, esc_within, esc_ladder;
@@ -363,9 +368,20 @@ bool SuppressionStore::remove(const std::string& address, const EventContext& ct
       .set("addr", address)
       .set("source", source_label(ctx))
       .set("maxlen", std::to_string(sup_.events_maxlen));
-  RedisValue v = run_script(store_scripts::kRemove,
-                            {key_for(address), unsub_key(address), events_key()}, a.done());
+  RedisValue v =
+      run_script(store_scripts::kRemove,
+                 {key_for(address), unsub_key(address), events_key(), expiry_key()}, a.done());
   return int_of(v) > 0;
+}
+
+size_t SuppressionStore::sweep_expired(size_t limit) {
+  store_scripts::Args a(store_scripts::kSweep);
+  a.set("now", std::to_string(now_ms()))
+      .set("maxlen", std::to_string(sup_.events_maxlen))
+      .set("limit", std::to_string(limit))
+      .set("entry_prefix", redis_cfg_.key_prefix + "s:{");
+  return static_cast<size_t>(
+      int_of(run_script(store_scripts::kSweep, {expiry_key(), events_key()}, a.done())));
 }
 
 bool SuppressionStore::resubscribe(const std::string& address, const std::string& list,
@@ -495,7 +511,8 @@ EntryPage SuppressionStore::scan_page(const ScanFilter& f, const std::string& cu
         if (r[2 * i].elements.empty()) continue;  // expired between SCAN and HGETALL
         Entry e = entry_from_hash(addrs[i], r[2 * i], int_of(r[2 * i + 1]));
         if (!f.cls.empty() && to_string(e.cls) != f.cls) continue;
-        if (!f.source.empty() && e.source != f.source) continue;
+        if (!f.source.empty() && e.source != f.source && e.source.rfind(f.source + ":", 0) != 0)
+          continue;
         if (f.since_ms && e.last_ms < f.since_ms) continue;
         page.entries.push_back(std::move(e));
       }
@@ -596,12 +613,7 @@ std::vector<Event> SuppressionStore::events_since(int64_t since_ms, size_t max) 
     if (v.elements.empty()) break;
     for (const auto& e : v.elements) {
       if (e.elements.size() != 2) continue;
-      Event ev;
-      ev.id = e.elements[0].str;
-      const auto& kv = e.elements[1].elements;
-      for (size_t i = 0; i + 1 < kv.size(); i += 2) ev.fields[kv[i].str] = kv[i + 1].str;
-      ev.ts_ms = std::atoll(ev.get("ts").c_str());
-      out.push_back(std::move(ev));
+      out.push_back(event_from_stream_entry(e));
       if (max && out.size() >= max) return out;
     }
     start = "(" + v.elements.back().elements[0].str;

@@ -58,6 +58,9 @@ class SuppressionStore {
   // One summary event for a whole import (rows are not written to the stream one by one).
   void log_import(const std::string& file, size_t rows, const EventContext& ctx);
   bool remove(const std::string& address, const EventContext& ctx);
+  // Leases due by now (the due-time index bg:expiry, no key scan): each entry that is gone gets
+  // one "expired" event. At most `limit` per call; returns how many expired.
+  size_t sweep_expired(size_t limit = 1000);
   std::optional<Entry> get(const std::string& address);
   std::map<std::string, int64_t> unsubscriptions(const std::string& address);
   std::vector<Unsubscription> unsubscription_list(const std::string& address);
@@ -109,6 +112,7 @@ class SuppressionStore {
   std::string midr_key(const std::string& id) const;
   std::string rate_key(const std::string& bucket) const;
   std::string events_key() const;
+  std::string expiry_key() const;
   struct ScriptCall {
     std::vector<std::string> keys, args;
   };

@@ -125,7 +125,7 @@ struct Event {
 struct ScanFilter {
   std::string cls;
   std::string domain;
-  std::string source;    // "" any; else the entry's source ("api:ci", "relay", ...)
+  std::string source;    // "" any; "relay", "api" (every "api:NAME" too), ...
   int64_t since_ms = 0;  // 0 any; else last seen at or after
   size_t limit = 0;      // 0: all
 };

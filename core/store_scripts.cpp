@@ -9,7 +9,7 @@
 namespace bouncegate {
 namespace lua {  // generated from core/lua/*.lua at configure time
 extern const std::string_view gate_lua, record_lua, unsubscribe_lua, remove_lua, rate_lua,
-    resubscribe_lua, check_lua;
+    resubscribe_lua, check_lua, sweep_lua;
 }  // namespace lua
 
 namespace store_scripts {
@@ -19,7 +19,8 @@ std::vector<Script> build() {
   std::vector<Script> v = {
       {"gate",
        // domain: "*@" the recipient's domain; the parents' domain entries follow it as KEYS.
-       {"entry", "unsubscribed", "events", "domain"},
+       // expiry: the due-time index of leases (a sorted set: member address, score expiry ms).
+       {"entry", "unsubscribed", "events", "expiry", "domain"},
        {"now", "list", "queue_id", "message_id", "source", "addr", "maxlen", "dry_run", "scope"},
        std::string(lua::gate_lua),
        ""},
@@ -29,7 +30,7 @@ std::vector<Script> build() {
       // esc_ladder (ms, comma-separated): this outcome counts toward escalation ('': it does not).
       {"record",
        // soft: the count of soft outcomes toward suppression.escalation.
-       {"entry", "events", "stats", "unsubscribed", "seen", "soft"},
+       {"entry", "events", "stats", "unsubscribed", "seen", "soft", "expiry"},
        {"now",
         "class",
         "action",
@@ -62,7 +63,7 @@ std::vector<Script> build() {
        std::string(lua::unsubscribe_lua),
        ""},
       {"remove",
-       {"entry", "unsubscribed", "events"},
+       {"entry", "unsubscribed", "events", "expiry"},
        {"now", "addr", "source", "maxlen"},
        std::string(lua::remove_lua),
        ""},
@@ -74,6 +75,12 @@ std::vector<Script> build() {
        ""},
       // Read only: what gate would answer (the API's batch check). Domain keys as for gate.
       {"check", {"entry", "unsubscribed", "domain"}, {"list"}, std::string(lua::check_lua), ""},
+      // Due leases: entries gone get one "expired" event each (entry_prefix: "bg:s:{").
+      {"sweep",
+       {"expiry", "events"},
+       {"now", "maxlen", "limit", "entry_prefix"},
+       std::string(lua::sweep_lua),
+       ""},
   };
   for (auto& s : v) {
     std::string prelude = "local KEY = {";

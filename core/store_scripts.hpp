@@ -9,7 +9,7 @@
 
 namespace bouncegate::store_scripts {
 
-enum Id { kGate, kRecord, kUnsubscribe, kRemove, kRate, kResubscribe, kCheck, kCount };
+enum Id { kGate, kRecord, kUnsubscribe, kRemove, kRate, kResubscribe, kCheck, kSweep, kCount };
 
 struct Script {
   const char* name;               // "gate": the op label in metrics

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <deque>
 #include <set>
 #include <sstream>
 
@@ -166,7 +167,8 @@ Response put_suppression(const WebState& st, const Request& req, const ApiToken&
   o->origin = RecordOrigin::manual;
   o->rule = "manual";
   o->ctx = api_context(t);
-  auto e = st.store->record(*o);
+  st.store->record(*o);
+  auto e = st.store->get(addr);  // the whole entry (reason, subdomains), as GET shows it
   log_event(LogLevel::info, session, "api suppression set",
             {{"token", t.name}, {"address", addr}, {"class", std::string(to_string(o->cls))}});
   JsonObject out;
@@ -354,7 +356,7 @@ Response stats(const WebState& st, unsigned v, const std::map<std::string, std::
                            .str());
 }
 
-// The CLI's `report --format json` events (core/event_filter.hpp), newest last, at most limit.
+// The CLI's `report --format json` events (core/event_filter.hpp), oldest first.
 Response report(const WebState& st, unsigned v, const std::map<std::string, std::string>& q) {
   EventFilter f;
   f.until = time_param(q, "until", now_ms());
@@ -365,10 +367,18 @@ Response report(const WebState& st, unsigned v, const std::map<std::string, std:
     f.domain = domain_of(entry_name("*@" + it->second));
   if (auto it = q.find("address"); it != q.end() && !it->second.empty())
     f.address = entry_name(it->second);
-  std::string events = "[";
+  // The newest 10,000 events of the window (oldest first), as the CLI's report shows them.
+  std::deque<std::string> kept;
   size_t n = 0;
-  for (const auto& ev : st.store->events_since(f.since))
-    if (f.keep(ev) && n++ < 10'000) events += (events.size() > 1 ? "," : "") + event_json(ev);
+  for (const auto& ev : st.store->events_since(f.since)) {
+    if (ev.ts_ms > f.until) break;
+    if (!f.keep(ev)) continue;
+    ++n;
+    kept.push_back(event_json(ev));
+    if (kept.size() > 10'000) kept.pop_front();
+  }
+  std::string events = "[";
+  for (const auto& j : kept) events += (events.size() > 1 ? "," : "") + j;
   events += "]";
   return json_response(http::status::ok, v,
                        JsonObject().add_raw("events", events).add("truncated", n > 10'000).str());

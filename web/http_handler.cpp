@@ -19,6 +19,7 @@ std::shared_ptr<const WebState> load_web_state(const std::string& config_path) {
   s->config = load_config(config_path);
   s->keyring = TokenKeyring::load(s->config->unsubscribe.key_files);
   s->store = std::make_shared<SuppressionStore>(s->config->redis, s->config->suppression);
+  s->feed = std::make_shared<ChangeFeed>(s->config->redis);
   return s;
 }
 

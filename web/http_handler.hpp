@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "core/change_feed.hpp"
 #include "core/config.hpp"
 #include "core/store.hpp"
 #include "core/unsubscribe.hpp"
@@ -21,6 +22,7 @@ struct WebState {
   std::shared_ptr<const Config> config;
   TokenKeyring keyring;
   std::shared_ptr<SuppressionStore> store;
+  std::shared_ptr<ChangeFeed> feed;  // the event stream as webhooks read it
 };
 
 // Loads the configuration and the token keys named in it; throws ConfigError.

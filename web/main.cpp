@@ -27,6 +27,7 @@
 #include "core/metrics.hpp"
 #include "web/http_handler.hpp"
 #include "web/message_framing.hpp"
+#include "web/webhooks.hpp"
 
 namespace bouncegate::web {
 namespace {
@@ -283,7 +284,9 @@ int main(int argc, char** argv) {
   spec.describe = [](const Config& c) {
     return "listen " + c.web.listen + ", event grid " +
            (c.web.event_grid_secret.empty() ? "off" : "on") + ", unsubscribe " +
-           (c.unsubscribe.key_files.empty() ? "off" : "on");
+           (c.unsubscribe.key_files.empty() ? "off" : "on") + ", api tokens " +
+           std::to_string(c.web.api.tokens.size()) + ", webhooks " +
+           std::to_string(c.webhooks.endpoints.size());
   };
   DaemonStart start = daemon_front_door(spec, argc, argv);
   if (start.exit) return *start.exit;
@@ -305,10 +308,13 @@ int main(int argc, char** argv) {
     boost::asio::io_context ioc(kIoThreads);
     Server server(ioc, config_path, state);
     server.start();
+    WebhookDeliverer webhooks([&server] { return server.snapshot(); });
+    webhooks.start();
     std::vector<std::thread> threads;
     for (int i = 1; i < kIoThreads; ++i) threads.emplace_back([&ioc] { ioc.run(); });
     ioc.run();
     for (auto& t : threads) t.join();
+    webhooks.stop();
   } catch (const std::exception& e) {
     log_event(LogLevel::error, "", "cannot serve", {{"error", e.what()}});
     return 69;

