@@ -599,6 +599,39 @@ void load_api(Section s, ApiConfig& a) {
   s.finish();
 }
 
+void load_policies(Section& top, std::vector<SenderPolicy>& out, const UnsubscribeConfig& u) {
+  auto ps = top.get("policies");
+  if (!ps || ps.IsNull()) return;
+  if (!ps.IsSequence()) top.fail(ps, "policies", "expected a list");
+  std::set<std::string> names;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    Section p(ps[i], "policies[" + std::to_string(i) + "]", top.file());
+    SenderPolicy sp;
+    p.str("name", sp.name);
+    p.strings("senders", sp.senders);
+    p.strings("lists", sp.lists);
+    std::vector<std::string> bypass;
+    p.strings("bypass", bypass);
+    p.finish();
+    if (sp.name.empty() || !names.insert(sp.name).second)
+      p.fail(ps[i], "name", "a policy needs a name of its own");
+    if (sp.senders.empty() && sp.lists.empty())
+      p.fail(ps[i], "senders", "a policy needs senders or lists to match mail");
+    for (const auto& l : sp.lists) {
+      bool known = false;
+      for (const auto& ul : u.lists) known = known || ul.id == l;
+      if (!known) p.fail(ps[i]["lists"], "lists", "no unsubscribe list '" + l + "'");
+    }
+    if (bypass.empty()) p.fail(ps[i], "bypass", "a policy needs the classes it lets through");
+    for (const auto& b : bypass) {
+      auto c = outcome_class_from(b);
+      if (!c) p.fail(ps[i]["bypass"], "bypass", "unknown class '" + b + "'");
+      sp.bypass.push_back(*c);
+    }
+    out.push_back(sp);
+  }
+}
+
 void load_webhooks(Section s, WebhookConfig& w) {
   s.integer("max_attempts", w.max_attempts, 1, 1000);
   s.duration("backoff", w.backoff, Millis(10), Millis(86'400'000));
@@ -745,6 +778,7 @@ std::shared_ptr<const Config> load_config_text(const std::string& yaml, const st
     load_web(top.sub("web"), cfg->web);
     load_unsubscribe(top.sub("unsubscribe"), cfg->unsubscribe);
     load_webhooks(top.sub("webhooks"), cfg->webhooks);
+    load_policies(top, cfg->policies, cfg->unsubscribe);
     auto fb = top.sub("feedback");
     fb.boolean("require_match", cfg->feedback.require_match);
     fb.finish();

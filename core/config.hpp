@@ -217,6 +217,15 @@ struct FeedbackConfig {
   bool require_match = true;
 };
 
+// policies: per sender (envelope sender glob) or list, which classes of entries do not refuse
+// its mail (a transactional stream that a marketing unsubscribe must not block).
+struct SenderPolicy {
+  std::string name;
+  std::vector<std::string> senders;  // envelope sender globs, case-insensitive
+  std::vector<std::string> lists;    // unsubscribe list ids
+  std::vector<OutcomeClass> bypass;  // entries of these classes (and "unsubscribe") pass
+};
+
 // webhooks: signed POSTs of suppression changes, delivered at least once by bouncegate-web.
 struct WebhookEndpoint {
   std::string name;
@@ -245,6 +254,7 @@ struct Config {
   RelayConfig relay;
   WebConfig web;
   WebhookConfig webhooks;
+  std::vector<SenderPolicy> policies;  // first match wins
   UnsubscribeConfig unsubscribe;
   FeedbackConfig feedback;
   LoggingConfig logging;

@@ -211,7 +211,8 @@ RedisValue SuppressionStore::run_script(int which, const std::vector<std::string
 }
 
 GateDecision SuppressionStore::gate(const std::string& address, const std::string& list,
-                                    const EventContext& ctx, bool dry_run, GateScope scope) {
+                                    const EventContext& ctx, bool dry_run, GateScope scope,
+                                    const std::string& bypass) {
   store_scripts::Args a(store_scripts::kGate);
   a.set("now", std::to_string(now_ms()))
       .set("list", list)
@@ -221,7 +222,8 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
       .set("addr", address)
       .set("maxlen", std::to_string(sup_.events_maxlen))
       .set("dry_run", dry_run ? "1" : "0")
-      .set("scope", scope == GateScope::unsubscribe ? "unsubscribe" : "all");
+      .set("scope", scope == GateScope::unsubscribe ? "unsubscribe" : "all")
+      .set("bypass", bypass);
   std::vector<std::string> keys = {key_for(address), unsub_key(address), events_key(),
                                    expiry_key()};
   for (const auto& d : domain_entries_for(domain_of(address))) keys.push_back(key_for(d));
@@ -235,7 +237,7 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
       dry_run && r != "pass" ? "bouncegate_gate_shadow_refusals_total"
                              : "bouncegate_gate_decisions_total",
       {{"result", r}, {"class", v.elements.size() > 1 ? str_of(v.elements[1]) : ""}});
-  if (r == "pass") return d;
+  if (r == "pass" || r == "bypass") return d;
   d.result = r == "unsubscribed" ? GateResult::unsubscribed
              : r == "defer"      ? GateResult::defer
                                  : GateResult::reject;

@@ -33,8 +33,10 @@ class SuppressionStore {
   // refuse too. A hit bumps the lease one step (unless dry_run, for shadow mode).
   // scope unsubscribe: only the unsubscription from `list` (the milter's end-of-message check
   // for lists known by List-Id); the event is written like any gate decision.
+  // `bypass`: the sender policy's classes (gate_bypass(), core/policy.hpp) that pass.
   GateDecision gate(const std::string& address, const std::string& list, const EventContext& ctx,
-                    bool dry_run = false, GateScope scope = GateScope::all);
+                    bool dry_run = false, GateScope scope = GateScope::all,
+                    const std::string& bypass = "");
   // Applies an outcome's action: a lease for suppress/defer, permanent entry, unsubscribe for
   // reject; every outcome goes to the event stream and hourly per-domain counters.
   // With outcome.dedupe_id set, an id seen within dedupe_ttl records nothing (.duplicate).

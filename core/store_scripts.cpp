@@ -21,7 +21,8 @@ std::vector<Script> build() {
        // domain: "*@" the recipient's domain; the parents' domain entries follow it as KEYS.
        // expiry: the due-time index of leases (a sorted set: member address, score expiry ms).
        {"entry", "unsubscribed", "events", "expiry", "domain"},
-       {"now", "list", "queue_id", "message_id", "source", "addr", "maxlen", "dry_run", "scope"},
+       {"now", "list", "queue_id", "message_id", "source", "addr", "maxlen", "dry_run", "scope",
+        "bypass"},
        std::string(lua::gate_lua),
        ""},
       // verified: '', yes or no (no: counted as "unverified"); origin: outcome, manual, import;

@@ -89,12 +89,12 @@ std::string aad_for(const unsigned char* head) {
   return a;
 }
 
+}  // namespace
+
 bool glob_match(const std::string& pattern, std::string_view value) {
   return !pattern.empty() &&
          fnmatch(pattern.c_str(), std::string(value).c_str(), FNM_CASEFOLD) == 0;
 }
-
-}  // namespace
 
 std::optional<std::array<unsigned char, 32>> TokenKeyring::parse_key(std::string_view text) {
   std::string s;

@@ -60,6 +60,9 @@ class TokenKeyring {
 std::string build_list_unsubscribe(const UnsubscribeConfig& cfg, const std::string& token);
 inline constexpr const char* kListUnsubscribePost = "List-Unsubscribe=One-Click";
 
+// fnmatch(3) glob, case-insensitive (list senders, list ids, policy senders); "" never matches.
+bool glob_match(const std::string& pattern, std::string_view value);
+
 // The configured list whose `sender` glob matches the envelope sender (case-insensitive).
 const UnsubscribeList* list_for_sender(const UnsubscribeConfig& cfg, std::string_view sender);
 // The configured list whose `list_id` glob matches a List-Id header value; the glob is tried

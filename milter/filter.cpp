@@ -11,6 +11,7 @@
 #include "core/address.hpp"
 #include "core/lease_text.hpp"
 #include "core/log.hpp"
+#include "core/policy.hpp"
 #include "core/reply_policy.hpp"
 #include "core/store_failure.hpp"
 
@@ -35,6 +36,7 @@ struct MessageState {
   const UnsubscribeList* sender_list = nullptr;  // points into the connection's runtime
   std::vector<Recipient> recipients;             // accepted (or shadow-accepted) ones
   std::vector<std::string> shadow_headers;
+  std::string bypass;  // the sender policy's classes that pass (core/policy.hpp)
   std::string list_id_header;
   int list_unsubscribe_headers = 0;
   int list_unsubscribe_post_headers = 0;
@@ -150,6 +152,8 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
     if (auto a = normalize_address(argv[0])) c->msg.sender = a->address;
   if (!c->msg.sender.empty())
     c->msg.sender_list = list_for_sender(c->rt->config->unsubscribe, c->msg.sender);
+  c->msg.bypass = gate_bypass(policy_for(c->rt->config->policies, c->msg.sender,
+                                         c->msg.sender_list ? c->msg.sender_list->id : ""));
   return SMFIS_CONTINUE;
 }
 
@@ -179,7 +183,7 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   const std::string list = m.sender_list ? m.sender_list->id : "";
   GateDecision d;
   try {
-    d = c->rt->store->gate(a->address, list, ec, cfg.milter.shadow);
+    d = c->rt->store->gate(a->address, list, ec, cfg.milter.shadow, GateScope::all, m.bypass);
   } catch (const std::exception& e) {  // StoreError, or a reply the store could not parse
     sfsistat s = store_failed(ctx, *c, a->address, e.what());
     if (s == SMFIS_CONTINUE) m.recipients.push_back({argv[0], a->address});
@@ -238,13 +242,14 @@ sfsistat drop_unsubscribed(SMFICTX* ctx, ConnectionState& c, const UnsubscribeLi
   std::optional<GateDecision> dropped;
   std::string dropped_rcpt;
   const bool shadow = c.rt->config->milter.shadow;
+  const std::string bypass = gate_bypass(policy_for(c.rt->config->policies, m.sender, list.id));
   EventContext ec;
   ec.queue_id = m.queue_id;
   ec.source = Source::milter;
   for (const auto& r : m.recipients) {
     GateDecision d;
     try {
-      d = c.rt->store->gate(r.address, list.id, ec, shadow, GateScope::unsubscribe);
+      d = c.rt->store->gate(r.address, list.id, ec, shadow, GateScope::unsubscribe, bypass);
     } catch (const std::exception& e) {  // StoreError, or a reply the store could not parse
       sfsistat s = store_failed(ctx, c, r.address, e.what());
       if (s != SMFIS_CONTINUE) return s;

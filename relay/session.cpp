@@ -15,6 +15,7 @@
 #include "core/lease_text.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/policy.hpp"
 #include "core/reply_policy.hpp"
 #include "core/store_failure.hpp"
 #include "core/unsubscribe.hpp"
@@ -128,6 +129,7 @@ class ClientSession {
   SessionState state_;
   std::string id_, queue_id_, message_id_;
   std::string sender_list_;  // unsubscribe list of this transaction's sender ("" for none)
+  std::string bypass_;       // its sender policy's classes that pass (core/policy.hpp)
   std::string in_, out_;
   std::unique_ptr<UpstreamConnection> up_;
   // The upstream cannot take this transaction: every further RCPT gets this answer.
@@ -362,6 +364,10 @@ awaitable<void> ClientSession::on_mail(const CommandLine& c) {
   sender_list_.clear();
   if (auto from = normalize_address(c.path))
     if (const auto* l = list_for_sender(cfg_->unsubscribe, from->address)) sender_list_ = l->id;
+  {
+    auto from = normalize_address(c.path);
+    bypass_ = gate_bypass(policy_for(cfg_->policies, from ? from->address : "", sender_list_));
+  }
   reply(SmtpReplyText{"250", "2.1.0", "Ok"});
 }
 
@@ -442,7 +448,9 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
       // The same decision as the milter's, unsubscribes included: one gate script decides.
       // Shadow mode asks without stepping the lease (dry run), as the milter's does.
       auto ask = [store, a = rcpt, list = sender_list_, ctx = context(),
-                  shadow = cfg_->relay.shadow] { return store->gate(a, list, ctx, shadow); };
+                  shadow = cfg_->relay.shadow, bypass = bypass_] {
+        return store->gate(a, list, ctx, shadow, GateScope::all, bypass);
+      };
       d = co_await rt_.offload(ask);
     } catch (const std::exception& e) {
       StoreFailureVerdict v = store_failure_verdict(cfg_->relay.on_store_error, cfg_->relay.shadow);

@@ -11,7 +11,12 @@ local function log(result, class, action, code, level, matched)
     'level', tostring(level), 'list', list, 'queue_id', ARG.queue_id, 'message_id', ARG.message_id,
     'source', ARG.source, 'dry_run', ARG.dry_run, 'entry', matched or '')
 end
-if list ~= '' then
+-- ARG.bypass: the classes the sender's policy lets through (",unsubscribe,complaint,"); such an
+-- entry refuses nothing for this mail, is not hit, and the decision is logged as 'bypass'.
+local function bypassed(class)
+  return ARG.bypass ~= '' and string.find(ARG.bypass, ',' .. class .. ',', 1, true) ~= nil
+end
+if list ~= '' and not bypassed('unsubscribe') then
   local u = redis.call('HMGET', KEY.unsubscribed, list, '*')
   local hit, value = nil, nil
   if u[1] then hit, value = list, u[1] elseif u[2] then hit, value = '*', u[2] end
@@ -46,6 +51,10 @@ if not h[1] then
 end
 local action = h[6] or 'suppress'
 local level = tonumber(h[2]) or 0
+if bypassed(h[1]) then
+  log('bypass', h[1], action, h[3] or '', level, matched)
+  return {'bypass', h[1]}
+end
 local hits = tonumber(h[5]) or 0
 local pttl
 if ARG.dry_run == '1' then

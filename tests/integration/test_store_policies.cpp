@@ -5,6 +5,7 @@
 
 #include "core/address.hpp"
 #include "core/learn.hpp"
+#include "core/policy.hpp"
 #include "core/store.hpp"
 #include "tests/support/harness.hpp"
 
@@ -28,7 +29,12 @@ class StorePolicyTest : public ::testing::Test {
     o.ctx.source = Source::cli;
     return o;
   }
+  std::string key_file() {
+    return dir_.file("unsub.key",
+                     "8f1c0d2e3b4a59687766554433221100ffeeddccbbaa99887766554433221100\n");
+  }
   test::RedisServer redis_;
+  test::TempDir dir_;
   EventContext ctx_{"Q1", "", Source::milter, ""};
 };
 
@@ -176,6 +182,64 @@ TEST_F(StorePolicyTest, SoftOutcomesAboutOthersNeverEscalate) {
   SuppressionStore off(plain->redis, plain->suppression);
   for (int i = 0; i < 5; ++i) off.record(learned(*plain, "off@example.net", "452 4.2.2 full"));
   EXPECT_EQ(off.gate("off@example.net", "", ctx_).result, GateResult::pass);
+}
+
+TEST_F(StorePolicyTest, SenderPolicyLetsItsClassesThroughAndNothingElse) {
+  auto cfg = config(
+      "unsubscribe: {key_files: [" + key_file() +
+      "], url_base: 'https://u.example/u/', lists: [{id: news, sender: '*@shop.example'}]}\n"
+      "policies:\n  - {name: transactional, senders: ['receipts@shop.example'], "
+      "bypass: [complaint, unsubscribe]}\n  - {name: digest, lists: [news], bypass: [soft]}\n");
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  const SenderPolicy* tx = policy_for(cfg->policies, "receipts@shop.example", "news");
+  ASSERT_TRUE(tx);
+  EXPECT_EQ(tx->name, "transactional");
+  EXPECT_EQ(policy_for(cfg->policies, "letters@shop.example", "news")->name, "digest");
+  EXPECT_FALSE(policy_for(cfg->policies, "app@other.example", ""));
+  const std::string bypass = gate_bypass(tx);
+  EXPECT_EQ(bypass, ",complaint,unsubscribe,");
+  OutcomeRecord c;
+  c.address = "angry@example.net";
+  c.cls = OutcomeClass::complaint;
+  c.action = Action::suppress_permanent;
+  c.ctx.source = Source::arf;
+  store.record(c);
+  store.unsubscribe("left@example.net", "news", EventContext{});
+  store.record(learned(*cfg, "dead@example.net", "550 5.1.1 user unknown"));
+  EXPECT_EQ(store.gate("angry@example.net", "news", ctx_, false, GateScope::all, bypass).result,
+            GateResult::pass);
+  EXPECT_EQ(store.gate("left@example.net", "news", ctx_, false, GateScope::all, bypass).result,
+            GateResult::pass);
+  EXPECT_EQ(store.gate("dead@example.net", "news", ctx_, false, GateScope::all, bypass).result,
+            GateResult::reject)
+      << "a dead address stays refused for every stream";
+  EXPECT_EQ(store.get("angry@example.net")->hits, 0) << "a bypass is not a hit";
+  // Without the policy the same recipients are refused.
+  EXPECT_EQ(store.gate("angry@example.net", "news", ctx_).result, GateResult::reject);
+  EXPECT_EQ(store.gate("left@example.net", "news", ctx_).result, GateResult::unsubscribed);
+  bool logged = false;
+  for (const auto& ev : store.events_since(0))
+    logged = logged || (ev.get("addr") == "angry@example.net" && ev.get("result") == "bypass");
+  EXPECT_TRUE(logged);
+}
+
+TEST(PolicyConfig, BadPoliciesNameTheLine) {
+  auto bad = [](const std::string& yaml) {
+    try {
+      load_config_text("redis: {address: 127.0.0.1:1}\npolicies:\n" + yaml, "p.yaml");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(bad("  - {name: a, senders: ['x@y.example'], bypass: [nonsense]}\n").find("p.yaml:3"),
+            std::string::npos);
+  EXPECT_NE(bad("  - {name: a, bypass: [complaint]}\n").find("senders or lists"),
+            std::string::npos);
+  EXPECT_NE(bad("  - {name: a, lists: [nolist], bypass: [complaint]}\n").find("nolist"),
+            std::string::npos);
+  EXPECT_NE(bad("  - {name: a, senders: ['x@y.example']}\n").find("bypass"), std::string::npos);
+  EXPECT_EQ(bad("  - {name: a, senders: ['*@y.example'], bypass: [unsubscribe]}\n"), "accepted");
 }
 
 TEST(EscalationConfig, OnlySoftEscalatesAndBadValuesNameTheLine) {
