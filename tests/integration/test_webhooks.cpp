@@ -14,6 +14,7 @@
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/loopback.hpp"
+#include "tests/support/test_ca.hpp"
 
 namespace bouncegate::test {
 namespace {
@@ -32,16 +33,27 @@ struct Delivery {
 
 class WebhookTest : public ::testing::Test {
  protected:
-  void start(int fail_first, int max_attempts = 6) {
+  // tls: the receiver speaks HTTPS with a certificate of a test CA; `trusted`: bouncegate-web
+  // trusts that CA (SSL_CERT_FILE, the system store's override).
+  void start(int fail_first, int max_attempts = 6, bool tls = false, bool trusted = true) {
     rport_ = free_port();
     wport_ = free_port();
     rlog_ = dir_.path() + "/received.jsonl";
     fail_file_ = dir_.path() + "/failing";
-    receiver_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{"python3", source_path("tests/web/webhook_receiver.py"),
-                                 std::to_string(rport_), rlog_, std::to_string(fail_first),
-                                 fail_file_},
-        dir_.path() + "/receiver.log");
+    std::vector<std::string> argv = {"python3",
+                                     source_path("tests/web/webhook_receiver.py"),
+                                     std::to_string(rport_),
+                                     rlog_,
+                                     std::to_string(fail_first),
+                                     fail_file_};
+    if (tls) {
+      TestCa ca = make_test_ca(dir_.path(), "hook");
+      argv.push_back(ca.server_cert);
+      argv.push_back(ca.server_key);
+      TestCa other = make_test_ca(dir_.path(), "other");
+      web_env_ = {"SSL_CERT_FILE=" + (trusted ? ca.ca_cert : other.ca_cert)};
+    }
+    receiver_ = std::make_unique<DaemonProcess>(argv, dir_.path() + "/receiver.log");
     ASSERT_TRUE(wait_for_port(rport_, 10000)) << receiver_->log();
     std::string secret = dir_.file("hook.secret", std::string(kSecret) + "\n");
     config_ = dir_.file(
@@ -51,16 +63,18 @@ class WebhookTest : public ::testing::Test {
                         "\nwebhooks:\n  backoff: 100ms\n  backoff_max: 400ms\n  max_attempts: " +
                         std::to_string(max_attempts) +
                         "\n  expiry_sweep: 200ms\n  timeout: 2s\n  endpoints:\n"
-                        "    - {name: crm, url: 'http://127.0.0.1:" +
+                        "    - {name: crm, url: '" +
+                        std::string(tls ? "https://localhost:" : "http://127.0.0.1:") +
                         std::to_string(rport_) + "/hook', secret_file: " + secret + "}\n"));
     cfg_ = load_config(config_);
     store_ = std::make_unique<SuppressionStore>(cfg_->redis, cfg_->suppression);
     start_web();
   }
   void start_web() {
-    web_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{bin("bouncegate-web"), "--config", config_},
-        dir_.path() + "/web.log");
+    std::vector<std::string> argv = {"env"};
+    argv.insert(argv.end(), web_env_.begin(), web_env_.end());
+    argv.insert(argv.end(), {bin("bouncegate-web"), "--config", config_});
+    web_ = std::make_unique<DaemonProcess>(argv, dir_.path() + "/web.log");
     ASSERT_TRUE(wait_for_port(wport_, 10000)) << web_->log();
     // Changes are reported from the moment the endpoint's consumer group exists.
     for (int i = 0; i < 100; ++i) {
@@ -118,6 +132,7 @@ class WebhookTest : public ::testing::Test {
   TempDir dir_;
   int rport_ = 0, wport_ = 0;
   std::string rlog_, fail_file_, config_;
+  std::vector<std::string> web_env_;
   std::shared_ptr<const Config> cfg_;
   std::unique_ptr<SuppressionStore> store_;
   std::unique_ptr<DaemonProcess> receiver_, web_;
@@ -193,6 +208,20 @@ TEST_F(WebhookTest, ExpiryIsReportedOnceFromTheDueTimeIndex) {
     expired_events += ev.get("kind") == "expired" && ev.get("addr") == "short@example.net";
   EXPECT_EQ(expired_events, 1u);
   EXPECT_EQ(redis_.cli({"ZCARD", "bg:expiry"}), "0\n");
+}
+
+TEST_F(WebhookTest, HttpsEndpointsAreVerified) {
+  start(0, 6, true, true);
+  store_->record(hard("tls@example.net"));
+  auto r = wait_for([](const auto& r) { return count(r, "suppressed", 200) >= 1; });
+  EXPECT_EQ(r.size(), 1u);
+}
+
+TEST_F(WebhookTest, AnUntrustedCertificateGetsNothing) {
+  start(0, 6, true, false);
+  store_->record(hard("tls@example.net"));
+  EXPECT_TRUE(web_->wait_for_log("webhook failed", 10000)) << web_->log();
+  EXPECT_TRUE(received().empty()) << "nothing is sent to a server that cannot prove its name";
 }
 
 }  // namespace

@@ -2,12 +2,13 @@
 # A webhook receiver for the tests: a real HTTP server (http.server) on 127.0.0.1:PORT that
 # answers POSTs with 500 for the first FAIL requests (or for every request while the file
 # FAIL_FILE exists), else 200, and appends one JSON line per request to LOG:
-# {"status": ..., "headers": {...}, "body": "..."}.
-import json, os, sys
+# {"status": ..., "headers": {...}, "body": "..."}. With CERT and KEY it speaks HTTPS.
+import json, os, ssl, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 port, log, fail_first = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 fail_file = sys.argv[4] if len(sys.argv) > 4 else ''
+cert, key = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else (None, None)
 seen = [0]
 
 
@@ -29,5 +30,10 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
+server = HTTPServer(('127.0.0.1', port), Handler)
+if cert:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
 print('receiver listening', flush=True)
-HTTPServer(('127.0.0.1', port), Handler).serve_forever()
+server.serve_forever()
