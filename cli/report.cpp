@@ -29,7 +29,7 @@ std::string reply_of(const Event& ev) {
 
 const char* const kCsvHeader =
     "timestamp_utc,recipient,domain,class,action,reply,source,queue_id,message_id,rule,kind,"
-    "verified\n";
+    "verified,received_utc,provider_message_id,sender,remote_mta\n";
 
 void csv_row(std::ostream& o, const Event& ev) {
   std::string addr = ev.get("addr");
@@ -37,7 +37,10 @@ void csv_row(std::ostream& o, const Event& ev) {
     << ev.get("class") << "," << ev.get("action") << "," << csv_field(reply_of(ev)) << ","
     << ev.get("source") << "," << csv_field(ev.get("queue_id")) << ","
     << csv_field(ev.get("message_id")) << "," << csv_field(ev.get("rule")) << "," << ev.get("kind")
-    << "," << ev.get("verified") << "\n";
+    << "," << ev.get("verified") << ","
+    << (ev.get("received_ts").empty() ? "" : utc_iso(std::atoll(ev.get("received_ts").c_str())))
+    << "," << csv_field(ev.get("provider_message_id")) << "," << csv_field(ev.get("sender")) << ","
+    << csv_field(ev.get("remote_mta")) << "\n";
 }
 
 // Markdown table cell: one line, no pipe, control characters escaped.
@@ -109,12 +112,15 @@ int write_case(Context& ctx, const EventFilter& f, const std::vector<Event>& eve
     md << "| " << r.first << " | " << utc_iso(r.second.first) << " | " << utc_iso(r.second.second)
        << " | `" << md_cell(text) << "` |\n";
   md << "\n## Every blocked reply\n\n"
-        "| Time (UTC) | Recipient | Class | Queue id | Message-ID | Reply |\n"
-        "|---|---|---|---|---|---|\n";
+        "| Time (UTC) | Recipient | Class | Sender | Queue id | Message-ID | Provider message id "
+        "| Receiving MTA | Reply |\n"
+        "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto* ev : blocks)
     md << "| " << utc_iso(ev->ts_ms) << " | " << md_cell(ev->get("addr")) << " | "
-       << ev->get("class") << " | " << md_cell(ev->get("queue_id")) << " | "
-       << md_cell(ev->get("message_id")) << " | `" << md_cell(reply_of(*ev)) << "` |\n";
+       << ev->get("class") << " | " << md_cell(ev->get("sender")) << " | "
+       << md_cell(ev->get("queue_id")) << " | " << md_cell(ev->get("message_id")) << " | "
+       << md_cell(ev->get("provider_message_id")) << " | " << md_cell(ev->get("remote_mta"))
+       << " | `" << md_cell(reply_of(*ev)) << "` |\n";
   md << "\nThe same rows are in replies.csv; daily.csv holds the counts per day.\n";
   if (!md) throw std::runtime_error("cannot write " + dir + "/README.md");
   if (ctx.json)
@@ -170,8 +176,10 @@ int cmd_report(Context& ctx) {
                                                : " queue_id=" + escape_control(ev.get("queue_id")))
                 << (ev.get("kind") == "gate" ? " result=" + ev.get("result") : "")
                 << (ev.get("verified").empty() ? "" : " verified=" + ev.get("verified"))
-                << (ev.get("kind") == "import" ? " rows=" + ev.get("rows") : "") << "\n    "
-                << escape_control(reply_of(ev)) << "\n";
+                << (ev.get("kind") == "import" ? " rows=" + ev.get("rows") : "");
+      for (const char* k : {"sender", "provider_message_id", "remote_mta"})
+        if (!ev.get(k).empty()) std::cout << " " << k << "=" << escape_control(ev.get(k));
+      std::cout << "\n    " << escape_control(reply_of(ev)) << "\n";
     }
   }
   if (format == "text") std::cout << events.size() << " events\n";

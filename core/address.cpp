@@ -152,6 +152,9 @@ std::optional<NormalizedAddress> normalize_address(std::string_view raw, std::st
     local += lower(l.c);
   }
   if (local.empty()) return fail("address has no local part or no '@'");
+  // "*@domain" names a domain entry in the store: a recipient spelled so must never reach one
+  // (a learned bounce would suppress the whole domain, a gate hit would step its lease).
+  if (local == "*") return fail("local part '*' is reserved for domain entries");
   if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string::npos)
     needs_quotes = needs_quotes || std::any_of(lex->begin(), lex->begin() + static_cast<long>(at),
                                                [](const Lexeme& l) { return l.quoted; });
@@ -205,7 +208,7 @@ std::optional<NormalizedAddress> normalize_entry_address(std::string_view raw, s
   if (!why) why = &ignored;
   if (raw.size() < 2 || raw.substr(0, 2) != "*@") return normalize_address(raw, why);
   // The domain goes through the same mapping as a mailbox's (case, IDN, trailing dot).
-  auto a = normalize_address("x" + std::string(raw.substr(1)), why);
+  auto a = normalize_address("x" + std::string(raw.substr(1)), why);  // "x@domain"
   if (!a) return std::nullopt;
   if (a->domain.find('.') == std::string::npos) {
     *why = "a domain entry needs a domain of two labels or more";

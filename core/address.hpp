@@ -16,7 +16,8 @@ struct NormalizedAddress {
 };
 
 // nullopt with `why` set when the input is not a usable mailbox (empty, no domain, control
-// characters, over 254 octets, "<>" null sender, white space or a comment between two atoms).
+// characters, over 254 octets, "<>" null sender, white space or a comment between two atoms,
+// the local part "*", which names domain entries).
 // Callers never pass such an address silently: see bad_address_reply() in reply_policy.hpp.
 std::optional<NormalizedAddress> normalize_address(std::string_view raw,
                                                    std::string* why = nullptr);

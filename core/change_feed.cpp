@@ -49,10 +49,14 @@ std::vector<ChangeFeed::Pending> ChangeFeed::pending(const std::string& group, s
 }
 
 std::optional<Event> ChangeFeed::claim(const std::string& group, const std::string& consumer,
-                                       const std::string& id) {
-  RedisValue v = pool_->command({"XCLAIM", events_key(), group, consumer, "0", id});
+                                       const std::string& id, int64_t min_idle_ms) {
+  // min-idle: of two processes that saw the entry due, only the first takes it (the claim
+  // resets its idle time).
+  RedisValue v =
+      pool_->command({"XCLAIM", events_key(), group, consumer, std::to_string(min_idle_ms), id});
   if (v.type == RedisValue::error) throw StoreError("xclaim: " + v.str);
-  if (v.elements.empty() || v.elements[0].is_nil() || v.elements[0].elements.size() != 2) {
+  if (v.elements.empty()) return std::nullopt;  // another process took it first
+  if (v.elements[0].is_nil() || v.elements[0].elements.size() != 2) {
     ack(group, id);  // trimmed from the stream: nothing left to deliver
     return std::nullopt;
   }
@@ -71,9 +75,13 @@ void ChangeFeed::dead_letter(const std::string& group, const Event& ev, const st
     argv.push_back(k);
     argv.push_back(val);
   }
-  auto r = pool_->pipeline({argv, {"XACK", events_key(), group, ev.id}});
+  // One transaction: an entry refused by the dead-letter stream (out of memory) is not
+  // acknowledged either, so it stays pending.
+  auto r = pool_->pipeline({{"MULTI"}, argv, {"XACK", events_key(), group, ev.id}, {"EXEC"}});
   for (const auto& v : r)
     if (v.type == RedisValue::error) throw StoreError("dead letter: " + v.str);
+  if (r.empty() || r.back().type != RedisValue::array)
+    throw StoreError("dead letter: transaction not applied");
 }
 
 int64_t ChangeFeed::dead_letters(const std::string& group) {

@@ -33,10 +33,11 @@ class ChangeFeed {
     int deliveries = 0;  // times handed out so far
   };
   std::vector<Pending> pending(const std::string& group, size_t count);
-  // Takes a pending entry for `consumer` (its delivery count goes up); nullopt when the entry
-  // was trimmed from the stream meanwhile (it is acknowledged then).
+  // Takes a pending entry idle for `min_idle_ms` at least for `consumer` (its delivery count
+  // goes up); nullopt when another consumer took it first, or when it was trimmed from the
+  // stream meanwhile (it is acknowledged then).
   std::optional<Event> claim(const std::string& group, const std::string& consumer,
-                             const std::string& id);
+                             const std::string& id, int64_t min_idle_ms);
   void ack(const std::string& group, const std::string& id);
   // Gives up on an entry: copied to the group's dead-letter stream with the reason, then
   // acknowledged.

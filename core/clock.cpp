@@ -49,4 +49,41 @@ std::optional<int64_t> parse_utc_time(std::string_view text) {
   return static_cast<int64_t>(timegm(&t)) * 1000;
 }
 
+std::optional<int64_t> parse_rfc3339(std::string_view text) {
+  if (text.size() < 20 || text.size() > 40 || (text[10] != 'T' && text[10] != 't'))
+    return std::nullopt;
+  auto base = parse_utc_time(std::string(text.substr(0, 19)) + "Z");
+  if (!base) return std::nullopt;
+  size_t i = 19;
+  int64_t ms = 0;
+  if (text[i] == '.') {
+    int digits = 0;
+    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits)
+      if (digits < 3) ms = ms * 10 + (text[i] - '0');
+    if (digits == 0) return std::nullopt;
+    for (int d = digits; d < 3; ++d) ms *= 10;
+  }
+  if (i >= text.size()) return std::nullopt;
+  int64_t offset_min = 0;
+  if (text[i] == 'Z' || text[i] == 'z') {
+    ++i;
+  } else if (text[i] == '+' || text[i] == '-') {
+    int sign = text[i] == '-' ? -1 : 1;
+    if (text.size() != i + 6 || text[i + 3] != ':') return std::nullopt;
+    auto two = [&](size_t at) -> int {
+      char a = text[at], b = text[at + 1];
+      if (a < '0' || a > '9' || b < '0' || b > '9') return -1;
+      return (a - '0') * 10 + (b - '0');
+    };
+    int hh = two(i + 1), mm = two(i + 4);
+    if (hh < 0 || mm < 0 || hh > 23 || mm > 59) return std::nullopt;
+    offset_min = sign * (hh * 60 + mm);
+    i += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (i != text.size()) return std::nullopt;
+  return *base + ms - offset_min * 60'000;
+}
+
 }  // namespace bouncegate

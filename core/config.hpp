@@ -58,9 +58,10 @@ enum class BadAddressMode { tempfail, reject, accept };
 // Soft-bounce escalation for one class: `after` outcomes about the recipient's mailbox within
 // `within` become a suppression on its own ladder.
 struct EscalationPolicy {
-  int after = 0;
+  int after = 0;  // distinct messages (queue id or Message-ID), not retries of one
   Millis within{0};
   std::vector<Millis> ladder;
+  Action action = Action::defer;  // defer (450, Postfix keeps the mail) or suppress (550)
 };
 
 struct SuppressionConfig {

@@ -61,6 +61,8 @@ void load_escalation(Section s, std::map<OutcomeClass, EscalationPolicy>& out) {
     e.within = Millis(86'400'000ll * 7);
     e.ladder = {std::chrono::hours(24), std::chrono::hours(72), std::chrono::hours(24 * 7)};
     p.integer("after", e.after, 2, 1000);
+    p.choice<Action>("action", e.action,
+                     {{"defer", Action::defer}, {"suppress", Action::suppress}});
     p.duration("within", e.within, Millis(60'000), Millis(86'400'000ll * 365));
     auto ladder = p.get("ladder");
     if (ladder && !ladder.IsNull()) {
@@ -133,9 +135,14 @@ void load_policies(Section& top, std::vector<SenderPolicy>& out, const Unsubscri
     if (sp.senders.empty() && sp.lists.empty())
       p.fail(ps[i], "senders", "a policy needs senders or lists to match mail");
     for (const auto& l : sp.lists) {
-      bool known = false;
-      for (const auto& ul : u.lists) known = known || ul.id == l;
-      if (!known) p.fail(ps[i]["lists"], "lists", "no unsubscribe list '" + l + "'");
+      const UnsubscribeList* found = nullptr;
+      for (const auto& ul : u.lists)
+        if (ul.id == l) found = &ul;
+      if (!found) p.fail(ps[i]["lists"], "lists", "no unsubscribe list '" + l + "'");
+      // The RCPT gate knows a list only from the envelope sender, never from List-Id.
+      if (found->sender.empty())
+        p.fail(ps[i]["lists"], "lists",
+               "list '" + l + "' is matched by List-Id only, after RCPT: name its senders instead");
     }
     if (bypass.empty()) p.fail(ps[i], "bypass", "a policy needs the classes it lets through");
     for (const auto& b : bypass) {

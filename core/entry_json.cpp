@@ -22,6 +22,7 @@ std::string entry_json(const Entry& e) {
       .add("last_seen", e.last_ms ? utc_iso(e.last_ms) : "");
   o.add("reason", e.reason);
   if (is_domain_entry(e.address)) o.add("subdomains", e.subdomains);
+  if (e.delivered_ms) o.add("delivered_after", utc_iso(e.delivered_ms));
   return o.str();
 }
 

@@ -90,7 +90,7 @@ std::optional<OutcomeRecord> record_for_row(const Config& cfg, const Row& row, s
   } else if (!ttl.empty() && o.action != Action::suppress_permanent) {
     char* end = nullptr;
     long long s = std::strtoll(ttl.c_str(), &end, 10);
-    if (s <= 0 || *end != '\0') {
+    if (s <= 0 || *end != '\0' || s > 3650ll * 86'400) {  // at most 10 years, as lease_ladder
       *why = "bad ttl_seconds '" + escape_control(ttl) + "'";
       return std::nullopt;
     }

@@ -18,6 +18,18 @@ const SenderPolicy* policy_for(const std::vector<SenderPolicy>& policies, std::s
   return nullptr;
 }
 
+std::string policy_sender(std::string_view raw, const std::string& canonical) {
+  if (raw.size() >= 2 && raw.front() == '<' && raw.back() == '>')
+    raw = raw.substr(1, raw.size() - 2);
+  if (raw.size() != canonical.size()) return "";
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != canonical[i]) return "";
+  }
+  return canonical;
+}
+
 std::string gate_bypass(const SenderPolicy* policy) {
   if (!policy) return "";
   std::string out = ",";

@@ -14,6 +14,12 @@ namespace bouncegate {
 const SenderPolicy* policy_for(const std::vector<SenderPolicy>& policies, std::string_view sender,
                                std::string_view list);
 
+// The sender a policy is matched on: the canonical form, but only when the sender was written
+// that way (ASCII case and angle brackets aside). A sender that canonicalises to a policy's
+// address from another spelling (full-width letters mapped by UTS #46, a comment, a trailing
+// dot) is a different address to the MTA and gets no policy: "" is returned.
+std::string policy_sender(std::string_view raw, const std::string& canonical);
+
 // The bypass argument of the gate script: ",unsubscribe,complaint," ("" for no policy).
 std::string gate_bypass(const SenderPolicy* policy);
 

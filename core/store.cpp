@@ -89,6 +89,8 @@ Entry entry_from_hash(const std::string& addr, const RedisValue& h, int64_t pttl
       e.reason = v;
     else if (k == "subdomains")
       e.subdomains = v == "1";
+    else if (k == "delivered_ms")
+      e.delivered_ms = int_of(h.elements[i + 1]);
   }
   return e;
 }
@@ -259,16 +261,17 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
   std::string text =
       escape_control_for_storage(o.text.size() > 2048 ? o.text.substr(0, 2048) : o.text);
   ScriptCall c;
-  c.keys = {key_for(o.address),
-            events_key(),
-            stat_key(domain.empty() ? "-" : domain, hour_stamp(now)),
-            unsub_key(o.address),
-            seen_key(o.dedupe_id.empty() ? std::string("-") : o.dedupe_id),
-            soft_key(o.address),
-            expiry_key()};
+  c.keys = {
+      key_for(o.address),
+      events_key(),
+      stat_key(domain.empty() ? "-" : domain, hour_stamp(o.occurred_ms ? o.occurred_ms : now)),
+      unsub_key(o.address),
+      seen_key(o.dedupe_id.empty() ? std::string("-") : o.dedupe_id),
+      soft_key(o.address),
+      expiry_key()};
   // Soft-bounce escalation (suppression.escalation): only a delivery outcome about this
   // recipient's own mailbox counts, never one about the sender, the message or the network.
-  std::string esc_after, esc_within, esc_ladder;
+  std::string esc_after, esc_within, esc_ladder, esc_action, esc_message;
   if (auto p = sup_.escalation.find(o.cls);
       p != sup_.escalation.end() && o.action == Action::record && o.about_mailbox &&
       o.origin == RecordOrigin::outcome && o.counts_for_domain && o.verified != "no") {
@@ -276,6 +279,11 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
     esc_within = std::to_string(p->second.within.count());
     for (Millis m : p->second.ladder)
       esc_ladder += (esc_ladder.empty() ? "" : ",") + std::to_string(m.count());
+    esc_action = std::string(to_string(p->second.action));
+    // Retries of one message count once: Postfix keeps its queue id across retries.
+    esc_message = !o.ctx.queue_id.empty()     ? "q:" + o.ctx.queue_id
+                  : !o.ctx.message_id.empty() ? "m:" + o.ctx.message_id
+                                              : "r:" + o.dedupe_id;
   }
   store_scripts::Args a(store_scripts::kRecord);
   a.set("now", std::to_string(now))
@@ -302,7 +310,14 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
       .set("subdomains", o.subdomains ? "1" : "")
       .set("esc_after", esc_after)
       .set("esc_within_ms", esc_within)
-      .set("esc_ladder", esc_ladder);
+      .set("esc_ladder", esc_ladder)
+      .set("esc_action", esc_action)
+      .set("esc_message", escape_control_for_storage(esc_message))
+      .set("ts", o.occurred_ms ? std::to_string(o.occurred_ms) : std::string())
+      .set("provider_message_id", escape_control_for_storage(o.provider_message_id))
+      .set("sender", escape_control_for_storage(o.sender))
+      .set("remote_mta", escape_control_for_storage(o.remote_mta))
+      .set("step", o.steps_lease ? "1" : "");
   c.args = a.done(ladder_args());
   return c;
 }
@@ -370,9 +385,10 @@ bool SuppressionStore::remove(const std::string& address, const EventContext& ct
       .set("addr", address)
       .set("source", source_label(ctx))
       .set("maxlen", std::to_string(sup_.events_maxlen));
-  RedisValue v =
-      run_script(store_scripts::kRemove,
-                 {key_for(address), unsub_key(address), events_key(), expiry_key()}, a.done());
+  RedisValue v = run_script(
+      store_scripts::kRemove,
+      {key_for(address), unsub_key(address), events_key(), expiry_key(), soft_key(address)},
+      a.done());
   return int_of(v) > 0;
 }
 
@@ -606,21 +622,27 @@ std::vector<Entry> SuppressionStore::scan(const ScanFilter& f) {
   return out;
 }
 
-std::vector<Event> SuppressionStore::events_since(int64_t since_ms, size_t max) {
-  std::vector<Event> out;
+void SuppressionStore::for_each_event(int64_t since_ms, int64_t until_ms,
+                                      const std::function<bool(const Event&)>& visit) {
   std::string start = std::to_string(since_ms) + "-0";
+  const std::string end = until_ms ? std::to_string(until_ms) : std::string("+");
   for (;;) {
-    RedisValue v = pool_->command({"XRANGE", events_key(), start, "+", "COUNT", "1000"});
+    RedisValue v = pool_->command({"XRANGE", events_key(), start, end, "COUNT", "1000"});
     if (v.type != RedisValue::array) throw StoreError("xrange: bad reply");
     if (v.elements.empty()) break;
-    for (const auto& e : v.elements) {
-      if (e.elements.size() != 2) continue;
-      out.push_back(event_from_stream_entry(e));
-      if (max && out.size() >= max) return out;
-    }
+    for (const auto& e : v.elements)
+      if (e.elements.size() == 2 && !visit(event_from_stream_entry(e))) return;
     start = "(" + v.elements.back().elements[0].str;
     if (v.elements.size() < 1000) break;
   }
+}
+
+std::vector<Event> SuppressionStore::events_since(int64_t since_ms, size_t max) {
+  std::vector<Event> out;
+  for_each_event(since_ms, 0, [&](const Event& ev) {
+    out.push_back(ev);
+    return !(max && out.size() >= max);
+  });
   return out;
 }
 

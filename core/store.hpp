@@ -77,6 +77,10 @@ class SuppressionStore {
   // Streams entries (constant memory, SCAN order) until `visit` returns false.
   void for_each_entry(const ScanFilter& filter, const std::function<bool(const Entry&)>& visit);
   std::vector<Event> events_since(int64_t since_ms, size_t max = 0);
+  // Streams the events recorded (stream id time) from since to until (0: the end), oldest
+  // first, in constant memory, until `visit` returns false.
+  void for_each_event(int64_t since_ms, int64_t until_ms,
+                      const std::function<bool(const Event&)>& visit);
   // domain -> hour ("2026112710", UTC) -> counter -> count, for the hours from since to until.
   // Counters are outcome classes, plus "unverified", "manual" and "imported" (not outcomes).
   using HourlyStats = std::map<std::string, std::map<std::string, std::map<std::string, int64_t>>>;

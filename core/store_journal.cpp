@@ -62,7 +62,9 @@ RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
         << (o.dedupe_id.empty() ? std::string() : std::to_string(o.dedupe_ttl.count())) << '\t'
         << esc(o.verified) << '\t' << to_string(o.origin) << '\t' << esc(o.list) << '\t'
         << o.first_seen_ms << '\t' << o.last_seen_ms << '\t' << (o.about_mailbox ? "m" : "") << '\t'
-        << (o.subdomains ? "1" : "") << '\n';
+        << (o.subdomains ? "1" : "") << '\t' << o.occurred_ms << '\t' << esc(o.provider_message_id)
+        << '\t' << esc(o.sender) << '\t' << esc(o.remote_mta) << '\t' << (o.steps_lease ? "1" : "")
+        << '\n';
     out.flush();
     if (!out) throw;
     RecordResult r;
@@ -132,6 +134,13 @@ size_t SuppressionStore::replay_journal() {
     if (f.size() >= 21) {  // fields 20-21 are newer
       o.about_mailbox = f[19] == "m";
       o.subdomains = f[20] == "1";
+    }
+    if (f.size() >= 26) {  // fields 22-26 are newer
+      o.occurred_ms = std::atoll(f[21].c_str());
+      o.provider_message_id = f[22];
+      o.sender = f[23];
+      o.remote_mta = f[24];
+      o.steps_lease = f[25] == "1";
     }
     try {
       if (!record(o).duplicate) ++done;

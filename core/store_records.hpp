@@ -35,7 +35,8 @@ struct Entry {
   int64_t last_ms = 0;
   int64_t hits = 0;
   std::string reason;
-  bool subdomains = false;  // a domain entry ("*@d") that covers the sub-domains of d too
+  bool subdomains = false;   // a domain entry ("*@d") that covers the sub-domains of d too
+  int64_t delivered_ms = 0;  // a delivery was reported after the entry was made (0: none)
 };
 
 enum class GateResult { pass, reject, defer, unsubscribed };
@@ -98,6 +99,18 @@ struct OutcomeRecord {
   // concerns recipient or recipient_domain). Only such soft outcomes count toward
   // suppression.escalation; downgrade_to_record clears it.
   bool about_mailbox = false;
+  // The provider's own time of the outcome (an ACS report's deliveryAttemptTimestamp): the
+  // event's time and its hourly counter; the time it reached bouncegate is kept beside it as
+  // received_ts. 0: now.
+  int64_t occurred_ms = 0;
+  // Evidence for a support case: the provider's message id, the original envelope sender, the
+  // receiving MTA's host name.
+  std::string provider_message_id;
+  std::string sender;
+  std::string remote_mta;
+  // The outcome is the upstream refusing because of its own suppression list (ACS
+  // "Suppressed"): an existing lease steps one level, as a gate hit does.
+  bool steps_lease = false;
 };
 
 // What a record call did: the entry after it (none for outcomes that keep no entry), whether

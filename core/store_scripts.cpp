@@ -28,7 +28,9 @@ std::vector<Script> build() {
       // verified: '', yes or no (no: counted as "unverified"); origin: outcome, manual, import;
       // ttl_override_ms, dedupe_ttl_ms, first_seen_ms, last_seen_ms: '' for none; subdomains: '1'
       // when a domain entry ("*@d") covers the sub-domains of d too; esc_after, esc_within_ms,
-      // esc_ladder (ms, comma-separated): this outcome counts toward escalation ('': it does not).
+      // esc_ladder (ms, comma-separated): this outcome counts toward escalation ('': it does not);
+      // ts: the outcome's own time (the event's ts; now is kept as received_ts); step: '1' to
+      // step an existing lease one level (the upstream's own suppression list refused).
       {"record",
        // soft: the count of soft outcomes toward suppression.escalation.
        {"entry", "events", "stats", "unsubscribed", "seen", "soft", "expiry"},
@@ -55,7 +57,14 @@ std::vector<Script> build() {
         "subdomains",
         "esc_after",
         "esc_within_ms",
-        "esc_ladder"},
+        "esc_ladder",
+        "esc_action",
+        "esc_message",
+        "ts",
+        "provider_message_id",
+        "sender",
+        "remote_mta",
+        "step"},
        std::string(lua::record_lua),
        ""},
       {"unsubscribe",
@@ -64,7 +73,7 @@ std::vector<Script> build() {
        std::string(lua::unsubscribe_lua),
        ""},
       {"remove",
-       {"entry", "unsubscribed", "events", "expiry"},
+       {"entry", "unsubscribed", "events", "expiry", "soft"},
        {"now", "addr", "source", "maxlen"},
        std::string(lua::remove_lua),
        ""},

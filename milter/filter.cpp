@@ -152,8 +152,10 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
     if (auto a = normalize_address(argv[0])) c->msg.sender = a->address;
   if (!c->msg.sender.empty())
     c->msg.sender_list = list_for_sender(c->rt->config->unsubscribe, c->msg.sender);
-  c->msg.bypass = gate_bypass(policy_for(c->rt->config->policies, c->msg.sender,
-                                         c->msg.sender_list ? c->msg.sender_list->id : ""));
+  c->msg.bypass = gate_bypass(
+      policy_for(c->rt->config->policies,
+                 argv && argv[0] ? policy_sender(argv[0], c->msg.sender) : std::string(),
+                 c->msg.sender_list ? c->msg.sender_list->id : ""));
   return SMFIS_CONTINUE;
 }
 

@@ -366,7 +366,8 @@ awaitable<void> ClientSession::on_mail(const CommandLine& c) {
     if (const auto* l = list_for_sender(cfg_->unsubscribe, from->address)) sender_list_ = l->id;
   {
     auto from = normalize_address(c.path);
-    bypass_ = gate_bypass(policy_for(cfg_->policies, from ? from->address : "", sender_list_));
+    bypass_ = gate_bypass(policy_for(
+        cfg_->policies, from ? policy_sender(c.path, from->address) : std::string(), sender_list_));
   }
   reply(SmtpReplyText{"250", "2.1.0", "Ok"});
 }
@@ -650,6 +651,9 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
                                      ReplyConcerns concerns) {
   Learned l = learn_from_reply(*cfg_, rcpt, cmd, r, context());
   l.record.counts_for_domain = concerns != ReplyConcerns::sending_side;
+  // Evidence for a support case: who sent, and which server answered.
+  l.record.sender = state_.txn().mail.path;
+  l.record.remote_mta = cfg_->relay.upstream.host;
   assign_record_id(l.record);  // a timed-out write applied late plus its replay count once
   auto& metrics = Metrics::instance();
   metrics.inc(

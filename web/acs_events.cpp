@@ -4,6 +4,7 @@
 #include "web/acs_events.hpp"
 
 #include "core/address.hpp"
+#include "core/clock.hpp"
 #include "core/json_parse.hpp"
 #include "core/learn.hpp"
 #include "core/mappings.hpp"
@@ -50,6 +51,23 @@ std::optional<std::string> event_type_of(const JsonValue& e) {
   return e.string_at("type");
 }
 
+// The time the provider refused (or delivered): data.deliveryAttemptTimestamp (the wire name
+// is spelled deliveryAttemptTimeStamp in Microsoft's samples; both are read), else the event's
+// eventTime (Event Grid) or time (CloudEvents), else now. Event Grid retries for up to a day;
+// a time more than 30 days old or 5 minutes ahead is not believed.
+int64_t report_time(const JsonValue& e, const JsonValue& data) {
+  const int64_t now = now_ms();
+  for (const auto& [obj, key] :
+       std::vector<std::pair<const JsonValue*, const char*>>{{&data, "deliveryAttemptTimestamp"},
+                                                             {&data, "deliveryAttemptTimeStamp"},
+                                                             {&e, "eventTime"},
+                                                             {&e, "time"}})
+    if (auto t = obj->string_at(key))
+      if (auto ms = parse_rfc3339(*t); ms && *ms > now - 30 * 86'400'000ll && *ms < now + 300'000)
+        return *ms;
+  return now;
+}
+
 bool plan_one(const Config& cfg, const JsonValue& e, size_t index, EventBatch& batch,
               std::string* why) {
   auto fail = [&](const std::string& what) {
@@ -88,7 +106,7 @@ bool plan_one(const Config& cfg, const JsonValue& e, size_t index, EventBatch& b
   std::string bad;
   auto addr = normalize_address(*rcpt, &bad);
   if (!addr) return fail("data.recipient: " + bad);
-  std::string message;
+  std::string message, remote_mta;
   if (const JsonValue* details = data->find("deliveryStatusDetails")) {
     if (!details->is_object() && !details->is_null())
       return fail("data.deliveryStatusDetails is not an object");
@@ -97,13 +115,25 @@ bool plan_one(const Config& cfg, const JsonValue& e, size_t index, EventBatch& b
         return fail("deliveryStatusDetails.statusMessage is not a string");
       message = m->text;
     }
+    remote_mta = details->string_at("recipientMailServerHostName").value_or("");
   }
   p.internet_message_id = strip_angles(data->string_at("internetMessageId").value_or(""));
   EventContext ec;
   ec.source = Source::acs;
   ec.message_id = p.internet_message_id;
   p.outcome = outcome_for_delivery_status(cfg, addr->address, p.status, message, ec);
-  if (!p.outcome) p.why_ignored = "status " + p.status + " is not an outcome";
+  if (!p.outcome) {
+    p.why_ignored = "status " + p.status + " is not an outcome";
+  } else {
+    // Evidence for a support case: the provider's time and ids, kept with the outcome.
+    OutcomeRecord& o = *p.outcome;
+    o.occurred_ms = report_time(e, *data);
+    o.provider_message_id = data->string_at("messageId").value_or("").substr(0, 256);
+    o.sender = data->string_at("sender").value_or("").substr(0, 256);
+    o.remote_mta = remote_mta.substr(0, 256);
+    // ACS's own list refused: mirrored as a gate hit would be (one step up, never back to 24h).
+    o.steps_lease = o.cls == OutcomeClass::upstream_suppressed;
+  }
   batch.events.push_back(std::move(p));
   return true;
 }

@@ -4,6 +4,7 @@
 #include "web/api.hpp"
 
 #include <cctype>
+#include <cerrno>
 #include <cstdlib>
 #include <deque>
 #include <set>
@@ -217,7 +218,10 @@ Response list_suppressions(const WebState& st, unsigned v,
   }
   std::string cursor = "0";
   if (auto it = q.find("cursor"); it != q.end() && !it->second.empty()) {
-    if (it->second.find_first_not_of("0123456789") != std::string::npos || it->second.size() > 20)
+    errno = 0;
+    char* end = nullptr;
+    std::strtoull(it->second.c_str(), &end, 10);
+    if (it->second.find_first_not_of("0123456789") != std::string::npos || *end || errno)
       throw BadRequest{"bad_parameter", "cursor is the next_cursor of the previous page"};
     cursor = it->second;
   }
@@ -367,16 +371,18 @@ Response report(const WebState& st, unsigned v, const std::map<std::string, std:
     f.domain = domain_of(entry_name("*@" + it->second));
   if (auto it = q.find("address"); it != q.end() && !it->second.empty())
     f.address = entry_name(it->second);
-  // The newest 10,000 events of the window (oldest first), as the CLI's report shows them.
+  // The newest 10,000 events of the window (oldest first), read in constant memory. The
+  // stream is ordered by the time an event was recorded, which is at most 30 days after the
+  // outcome's own time (ts, what the filter reads).
   std::deque<std::string> kept;
   size_t n = 0;
-  for (const auto& ev : st.store->events_since(f.since)) {
-    if (ev.ts_ms > f.until) break;
-    if (!f.keep(ev)) continue;
+  st.store->for_each_event(f.since, f.until + 31 * 86'400'000ll, [&](const Event& ev) {
+    if (!f.keep(ev)) return true;
     ++n;
     kept.push_back(event_json(ev));
     if (kept.size() > 10'000) kept.pop_front();
-  }
+    return true;
+  });
   std::string events = "[";
   for (const auto& j : kept) events += (events.size() > 1 ? "," : "") + j;
   events += "]";

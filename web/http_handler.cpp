@@ -233,6 +233,9 @@ Response handle_acs_events(const WebState& st, const Request& req, std::string_v
       if (!ev.internet_message_id.empty()) {
         auto m = st.store->lookup_message(ev.internet_message_id);
         if (auto it = m.find("queue_id"); it != m.end()) ev.outcome->ctx.queue_id = it->second;
+        // The original envelope sender as the relay saw it, over the one ACS reports.
+        if (auto it = m.find("sender"); it != m.end() && !it->second.empty())
+          ev.outcome->sender = it->second;
       }
       // The event id is marked seen by the same script call that records it: a retry after a
       // failure finds it unseen, a redelivery after success is recorded nothing.

@@ -56,9 +56,12 @@ std::optional<WebhookUrl> parse_webhook_url(const std::string& url, std::string*
 
 namespace {
 
-template <typename Stream>
-int exchange(Stream& stream, const WebhookUrl& url,
-             const std::map<std::string, std::string>& headers, const std::string& body) {
+using net::awaitable;
+using net::use_awaitable;
+
+http::request<http::string_body> make_request(const WebhookUrl& url,
+                                              const std::map<std::string, std::string>& headers,
+                                              const std::string& body) {
   http::request<http::string_body> req{http::verb::post, url.target, 11};
   req.set(http::field::host, url.host);
   req.set(http::field::user_agent, "bouncegate-web");
@@ -66,12 +69,46 @@ int exchange(Stream& stream, const WebhookUrl& url,
   for (const auto& [k, v] : headers) req.set(k, v);
   req.body() = body;
   req.prepare_payload();
-  http::write(stream, req);
+  return req;
+}
+
+template <typename Stream>
+awaitable<int> send_and_read(Stream& stream, const http::request<http::string_body>& req) {
+  co_await http::async_write(stream, req, use_awaitable);
   beast::flat_buffer buf;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);  // the answer's body is not used; bounded anyway
-  http::read(stream, buf, parser);
-  return parser.get().result_int();
+  co_await http::async_read(stream, buf, parser, use_awaitable);
+  co_return parser.get().result_int();
+}
+
+// Every step (resolve, connect, handshake, write, read) runs under one deadline: the
+// tcp_stream's timer cancels whatever is pending when it fires.
+awaitable<int> post(const WebhookUrl& url, http::request<http::string_body> req,
+                    std::chrono::steady_clock::time_point deadline) {
+  auto ex = co_await net::this_coro::executor;
+  tcp::resolver resolver(ex);
+  net::steady_timer guard(ex);
+  guard.expires_at(deadline);
+  guard.async_wait([&resolver](const boost::system::error_code& ec) {
+    if (!ec) resolver.cancel();
+  });
+  auto endpoints = co_await resolver.async_resolve(url.host, url.port, use_awaitable);
+  guard.cancel();
+  beast::tcp_stream tcp(ex);
+  tcp.expires_at(deadline);
+  co_await tcp.async_connect(endpoints, use_awaitable);
+  if (!url.tls) co_return co_await send_and_read(tcp, req);
+  net::ssl::context ctx(net::ssl::context::tls_client);
+  ctx.set_default_verify_paths();
+  ctx.set_verify_mode(net::ssl::verify_peer);
+  ctx.set_verify_callback(net::ssl::host_name_verification(url.host));
+  beast::ssl_stream<beast::tcp_stream> tls(std::move(tcp), ctx);
+  if (!SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str()))
+    throw WebhookTransportError("cannot set the TLS server name");
+  beast::get_lowest_layer(tls).expires_at(deadline);
+  co_await tls.async_handshake(net::ssl::stream_base::client, use_awaitable);
+  co_return co_await send_and_read(tls, req);
 }
 
 }  // namespace
@@ -79,45 +116,29 @@ int exchange(Stream& stream, const WebhookUrl& url,
 int post_webhook(const WebhookUrl& url, const std::map<std::string, std::string>& headers,
                  const std::string& body, Millis timeout) {
   net::io_context ioc;
-  // A watchdog shuts the socket down at the deadline: a blocked read or write then fails (a
-  // connect that the kernel keeps trying is bounded by its own SYN retries).
+  std::optional<int> status;
+  std::exception_ptr failure;
+  net::co_spawn(
+      ioc, post(url, make_request(url, headers, body), std::chrono::steady_clock::now() + timeout),
+      [&](std::exception_ptr e, int s) {
+        if (e)
+          failure = e;
+        else
+          status = s;
+      });
+  ioc.run();
+  if (status) return *status;
   try {
-    tcp::resolver resolver(ioc);
-    auto endpoints = resolver.resolve(url.host, url.port);
-    tcp::socket sock(ioc);
-    std::thread guard;
-    std::atomic<bool> done{false};
-    auto watch = [&] {
-      auto until = std::chrono::steady_clock::now() + timeout;
-      while (!done && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      if (!done) {
-        boost::system::error_code ignored;
-        sock.shutdown(tcp::socket::shutdown_both, ignored);
-      }
-    };
-    struct Join {
-      std::thread& t;
-      std::atomic<bool>& d;
-      ~Join() {
-        d = true;
-        if (t.joinable()) t.join();
-      }
-    } join{guard, done};
-    guard = std::thread(watch);
-    net::connect(sock, endpoints);
-    if (!url.tls) return exchange(sock, url, headers, body);
-    net::ssl::context ctx(net::ssl::context::tls_client);
-    ctx.set_default_verify_paths();
-    ctx.set_verify_mode(net::ssl::verify_peer);
-    ctx.set_verify_callback(net::ssl::host_name_verification(url.host));
-    net::ssl::stream<tcp::socket&> tls(sock, ctx);
-    SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str());
-    tls.handshake(net::ssl::stream_base::client);
-    return exchange(tls, url, headers, body);
+    if (failure) std::rethrow_exception(failure);
   } catch (const boost::system::system_error& e) {
-    throw WebhookTransportError(e.code().message());
+    throw WebhookTransportError(e.code() == beast::error::timeout ? "timed out"
+                                                                  : e.code().message());
+  } catch (const WebhookTransportError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw WebhookTransportError(e.what());
   }
+  throw WebhookTransportError("no answer");
 }
 
 }  // namespace bouncegate::web

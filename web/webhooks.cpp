@@ -50,6 +50,9 @@ void WebhookDeliverer::run() {
       if (down) log_event(LogLevel::notice, "", "webhooks: suppression store reachable again");
       down = false;
     } catch (const StoreError& e) {
+      // The groups are made again next pass: after a Redis restart without persistence they
+      // are gone (NOGROUP), and creating an existing one is harmless.
+      groups_ready_.clear();
       if (!down)
         log_event(LogLevel::warning, "", "webhooks: suppression store unavailable",
                   {{"error", e.what()}});
@@ -73,7 +76,7 @@ void WebhookDeliverer::pass(const WebState& st, const WebhookEndpoint& ep) {
   for (const auto& p : feed.pending(group, kBatch)) {
     if (stopping_) return;
     if (p.deliveries >= wc.max_attempts) {
-      if (auto ev = feed.claim(group, consumer, p.id)) {
+      if (auto ev = feed.claim(group, consumer, p.id, p.idle_ms)) {
         feed.dead_letter(group, *ev, std::to_string(p.deliveries) + " attempts failed");
         Metrics::instance().inc("bouncegate_webhook_dead_letters_total", {{"endpoint", ep.name}});
         log_event(LogLevel::error, "", "webhook given up",
@@ -85,12 +88,17 @@ void WebhookDeliverer::pass(const WebState& st, const WebhookEndpoint& ep) {
     }
     int64_t wait = webhook_backoff_ms(p.deliveries, wc.backoff.count(), wc.backoff_max.count());
     if (p.idle_ms < wait) continue;
-    if (auto ev = feed.claim(group, consumer, p.id); ev && attempt(st, ep, *ev))
-      feed.ack(group, ev->id);
+    auto ev = feed.claim(group, consumer, p.id, wait);
+    if (!ev) continue;
+    if (!attempt(st, ep, *ev)) return;  // the endpoint is failing: no more of it this pass
+    feed.ack(group, ev->id);
   }
   for (const auto& ev : feed.read_new(group, consumer, kBatch)) {
     if (stopping_) return;  // left pending: delivered after the restart
-    if (attempt(st, ep, ev)) feed.ack(group, ev.id);
+    // On a failure the rest stays pending (read, not acknowledged) and is retried after the
+    // backoff: one failing endpoint costs one timeout per pass, not one per change.
+    if (!attempt(st, ep, ev)) return;
+    feed.ack(group, ev.id);
   }
 }
 

@@ -35,6 +35,9 @@ local fields = {'class', 'level', 'code', 'text', 'hits', 'action', 'first_ms', 
                 'source', 'subdomains', 'ladder'}
 local entry, matched = KEY.entry, ''
 local h = redis.call('HMGET', entry, unpack(fields))
+-- An own entry of a class the sender's policy lets through does not hide a domain entry.
+local own_bypassed = nil
+if h[1] and bypassed(h[1]) then own_bypassed, h = h, {} end
 if not h[1] then
   -- Domain entries, in the same round trip: KEY.domain is "*@" the recipient's domain, the
   -- KEYS after it the parents' (nearest first), which count only when made with subdomains.
@@ -47,6 +50,7 @@ if not h[1] then
       break
     end
   end
+  if not h[1] and own_bypassed then h, matched = own_bypassed, '' end
   if not h[1] then return {'pass'} end
 end
 local action = h[6] or 'suppress'

@@ -3,6 +3,9 @@
 // soft-bounce escalation counted inside the record script.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/address.hpp"
 #include "core/learn.hpp"
 #include "core/policy.hpp"
@@ -48,6 +51,11 @@ TEST(DomainEntryNames, NormalisedLikeMailboxesAndNeverATopLevelDomain) {
   EXPECT_NE(why.find("two labels"), std::string::npos);
   EXPECT_FALSE(normalize_entry_address("*@", &why));
   EXPECT_FALSE(is_domain_entry("user@example.com"));
+  // A recipient spelled "*@domain" is not a mailbox bouncegate keys on: it would reach the
+  // domain entry (a learned bounce would suppress the whole domain).
+  EXPECT_FALSE(normalize_address("*@gmail.com", &why));
+  EXPECT_NE(why.find("reserved"), std::string::npos);
+  EXPECT_FALSE(normalize_address("\"*\"@Gmail.com"));
   EXPECT_EQ(domain_entries_for("a.b.example.co.uk"),
             (std::vector<std::string>{"*@a.b.example.co.uk", "*@b.example.co.uk", "*@example.co.uk",
                                       "*@co.uk"}));
@@ -121,10 +129,11 @@ TEST_F(StorePolicyTest, DomainLeaseIsNotSteppedByTraffic) {
 }
 
 OutcomeRecord learned(const Config& cfg, const std::string& addr, const std::string& reply,
-                      SmtpCommand cmd = SmtpCommand::rcpt) {
+                      const std::string& queue_id = "") {
   EventContext ctx;
   ctx.source = Source::relay;
-  return learn_from_reply(cfg, addr, cmd, parse_reply(reply), ctx).record;
+  ctx.queue_id = queue_id;
+  return learn_from_reply(cfg, addr, SmtpCommand::rcpt, parse_reply(reply), ctx).record;
 }
 
 constexpr const char* kEscalation =
@@ -134,22 +143,24 @@ TEST_F(StorePolicyTest, SoftOutcomesAboutTheMailboxEscalateOnTheirOwnLadder) {
   auto cfg = config(kEscalation);
   SuppressionStore store(cfg->redis, cfg->suppression);
   const std::string full = "452 4.2.2 The email account that you tried to reach is over quota";
-  auto first = learned(*cfg, "full@example.net", full);
+  auto first = learned(*cfg, "full@example.net", full, "4QA");
   ASSERT_EQ(first.cls, OutcomeClass::soft);
   ASSERT_TRUE(first.about_mailbox);
   EXPECT_FALSE(store.record(first));
-  EXPECT_FALSE(store.record(learned(*cfg, "full@example.net", full)));
+  // Postfix retrying the same message (same queue id) counts once, however often.
+  for (int i = 0; i < 5; ++i)
+    EXPECT_FALSE(store.record(learned(*cfg, "full@example.net", full, "4QA")));
+  EXPECT_FALSE(store.record(learned(*cfg, "full@example.net", full, "4QB")));
   EXPECT_EQ(store.gate("full@example.net", "", ctx_).result, GateResult::pass);
-  auto third = store.record(learned(*cfg, "full@example.net", full));
-  ASSERT_TRUE(third) << "the third soft outcome within the window suppresses";
-  EXPECT_EQ(third->action, Action::suppress);
+  auto third = store.record(learned(*cfg, "full@example.net", full, "4QC"));
+  ASSERT_TRUE(third) << "the third message with a soft outcome within the window escalates";
+  EXPECT_EQ(third->action, Action::defer) << "by default a 450: Postfix keeps the mail";
   EXPECT_EQ(third->cls, OutcomeClass::soft);
   EXPECT_NEAR(third->ttl_ms, 2 * 3600'000.0, 5000);
-  EXPECT_NE(store.get("full@example.net")->reason.find("escalated: 3 soft outcomes"),
-            std::string::npos);
+  EXPECT_NE(store.get("full@example.net")->reason.find("escalated: 3 messages"), std::string::npos);
   // A hit steps along the escalation ladder, capped at its last step.
   auto d = store.gate("full@example.net", "", ctx_);
-  ASSERT_EQ(d.result, GateResult::reject);
+  ASSERT_EQ(d.result, GateResult::defer);
   EXPECT_NEAR(d.entry->ttl_ms, 6 * 3600'000.0, 5000);
   EXPECT_NEAR(store.gate("full@example.net", "", ctx_).entry->ttl_ms, 6 * 3600'000.0, 5000);
   // A hard bounce later replaces the soft ladder with the main one (level 1 -> 2: 96h).
@@ -157,6 +168,26 @@ TEST_F(StorePolicyTest, SoftOutcomesAboutTheMailboxEscalateOnTheirOwnLadder) {
   ASSERT_TRUE(hard);
   EXPECT_EQ(hard->cls, OutcomeClass::hard);
   EXPECT_NEAR(store.gate("full@example.net", "", ctx_).entry->ttl_ms, 96 * 3600'000.0, 5000);
+  // Removed by an operator: counting starts again from nothing.
+  store.remove("full@example.net", EventContext{});
+  EXPECT_FALSE(store.record(learned(*cfg, "full@example.net", full, "4QD")));
+  EXPECT_EQ(store.gate("full@example.net", "", ctx_).result, GateResult::pass);
+}
+
+TEST_F(StorePolicyTest, EscalationLevelStaysOnTheLadderWhenAHardBounceReplacesALongerOne) {
+  auto cfg =
+      config("  escalation:\n    soft: {after: 2, ladder: [1h, 2h, 3h, 4h, 5h, 6h, 7h, 8h]}\n");
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  const std::string full = "452 4.2.2 mailbox full";
+  store.record(learned(*cfg, "long@example.net", full, "A"));
+  ASSERT_TRUE(store.record(learned(*cfg, "long@example.net", full, "B")));
+  for (int i = 0; i < 7; ++i) store.gate("long@example.net", "", ctx_);
+  EXPECT_EQ(store.get("long@example.net")->level, 7);
+  // The main ladder has 5 steps: the level is capped at its last one, never past it.
+  auto hard = store.record(learned(*cfg, "long@example.net", "550 5.1.1 user unknown"));
+  ASSERT_TRUE(hard);
+  EXPECT_NEAR(hard->ttl_ms, 14 * 24 * 3600'000.0, 5000);
+  EXPECT_EQ(store.gate("long@example.net", "", ctx_).result, GateResult::reject);
 }
 
 TEST_F(StorePolicyTest, SoftOutcomesAboutOthersNeverEscalate) {
@@ -164,7 +195,8 @@ TEST_F(StorePolicyTest, SoftOutcomesAboutOthersNeverEscalate) {
   SuppressionStore store(cfg->redis, cfg->suppression);
   // Greylisting and DNS trouble are soft, but about the network, not the mailbox.
   for (int i = 0; i < 5; ++i) {
-    auto grey = learned(*cfg, "grey@example.net", "451 4.7.1 Greylisted, please try again later");
+    auto grey = learned(*cfg, "grey@example.net", "451 4.7.1 Greylisted, please try again later",
+                        "Q" + std::to_string(i));
     ASSERT_EQ(grey.cls, OutcomeClass::soft) << grey.rule;
     EXPECT_FALSE(grey.about_mailbox);
     EXPECT_FALSE(store.record(grey));
@@ -172,7 +204,7 @@ TEST_F(StorePolicyTest, SoftOutcomesAboutOthersNeverEscalate) {
   EXPECT_EQ(store.gate("grey@example.net", "", ctx_).result, GateResult::pass);
   // A downgraded outcome (a delayed DSN, a reply about the message) never counts.
   for (int i = 0; i < 5; ++i) {
-    auto o = learned(*cfg, "msg@example.net", "452 4.2.2 mailbox full");
+    auto o = learned(*cfg, "msg@example.net", "452 4.2.2 mailbox full", "Q" + std::to_string(i));
     downgrade_to_record(o);
     EXPECT_FALSE(store.record(o));
   }
@@ -180,7 +212,8 @@ TEST_F(StorePolicyTest, SoftOutcomesAboutOthersNeverEscalate) {
   // Default configuration: escalation is off.
   auto plain = config();
   SuppressionStore off(plain->redis, plain->suppression);
-  for (int i = 0; i < 5; ++i) off.record(learned(*plain, "off@example.net", "452 4.2.2 full"));
+  for (int i = 0; i < 5; ++i)
+    off.record(learned(*plain, "off@example.net", "452 4.2.2 full", "Q" + std::to_string(i)));
   EXPECT_EQ(off.gate("off@example.net", "", ctx_).result, GateResult::pass);
 }
 
@@ -221,6 +254,36 @@ TEST_F(StorePolicyTest, SenderPolicyLetsItsClassesThroughAndNothingElse) {
   for (const auto& ev : store.events_since(0))
     logged = logged || (ev.get("addr") == "angry@example.net" && ev.get("result") == "bypass");
   EXPECT_TRUE(logged);
+  // A bypassed own entry does not hide a domain entry that the policy does not bypass.
+  OutcomeRecord hold;
+  hold.address = "*@example.net";
+  hold.cls = OutcomeClass::hard;
+  hold.action = Action::suppress_permanent;
+  hold.origin = RecordOrigin::manual;
+  store.record(hold);
+  auto d = store.gate("angry@example.net", "news", ctx_, false, GateScope::all, bypass);
+  EXPECT_EQ(d.result, GateResult::reject);
+  EXPECT_EQ(d.entry->address, "*@example.net");
+  // Only a sender written as its canonical form picks a policy (ASCII case and <> aside).
+  EXPECT_EQ(policy_sender("<Receipts@Shop.Example>", "receipts@shop.example"),
+            "receipts@shop.example");
+  EXPECT_EQ(policy_sender("receipts@\xef\xbd\x93hop.example", "receipts@shop.example"), "");
+  EXPECT_EQ(policy_sender("receipts@shop.example.", "receipts@shop.example"), "");
+}
+
+TEST_F(StorePolicyTest, AnExpiryNotYetSweptIsReportedBeforeTheEntryReturns) {
+  auto cfg = config();
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  OutcomeRecord o = learned(*cfg, "back@example.net", "550 5.1.1 user unknown");
+  o.ttl = Millis(150);
+  store.record(o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  store.record(learned(*cfg, "back@example.net", "550 5.1.1 user unknown"));
+  EXPECT_EQ(store.sweep_expired(), 0u) << "already reported by the record";
+  size_t expired = 0;
+  for (const auto& ev : store.events_since(0))
+    expired += ev.get("kind") == "expired" && ev.get("addr") == "back@example.net";
+  EXPECT_EQ(expired, 1u);
 }
 
 TEST(PolicyConfig, BadPoliciesNameTheLine) {
@@ -239,6 +302,17 @@ TEST(PolicyConfig, BadPoliciesNameTheLine) {
   EXPECT_NE(bad("  - {name: a, lists: [nolist], bypass: [complaint]}\n").find("nolist"),
             std::string::npos);
   EXPECT_NE(bad("  - {name: a, senders: ['x@y.example']}\n").find("bypass"), std::string::npos);
+  // A list known only by List-Id is never known at RCPT: refused, not silently ignored.
+  try {
+    load_config_text(
+        "redis: {address: 127.0.0.1:1}\nunsubscribe: {key_files: [/nonexistent], url_base: "
+        "'https://u.example/u/', lists: [{id: l1, list_id: '*.lists.example'}]}\npolicies:\n"
+        "  - {name: a, lists: [l1], bypass: [unsubscribe]}\n",
+        "p.yaml");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("List-Id only"), std::string::npos) << e.what();
+  }
   EXPECT_EQ(bad("  - {name: a, senders: ['*@y.example'], bypass: [unsubscribe]}\n"), "accepted");
 }
 

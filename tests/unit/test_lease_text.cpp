@@ -32,3 +32,25 @@ TEST(LeaseText, NegativeIsPermanent) {
 
 }  // namespace
 }  // namespace bouncegate
+
+// RFC 3339 times as providers write them (Event Grid: seven fraction digits and an offset).
+#include "core/clock.hpp"
+
+namespace bouncegate {
+namespace {
+
+TEST(Rfc3339, FractionsAndOffsets) {
+  const int64_t base = *parse_utc_time("2026-11-27T10:00:00Z");
+  EXPECT_EQ(parse_rfc3339("2026-11-27T10:00:00Z"), base);
+  EXPECT_EQ(parse_rfc3339("2026-11-27T10:00:00.1234567+00:00"), base + 123);
+  EXPECT_EQ(parse_rfc3339("2026-11-27T10:00:00.5Z"), base + 500);
+  EXPECT_EQ(parse_rfc3339("2026-11-27T11:30:00+01:30"), base);
+  EXPECT_EQ(parse_rfc3339("2026-11-27T05:00:00-05:00"), base);
+  for (const char* bad :
+       {"2026-11-27", "2026-11-27T10:00:00", "2026-11-27T10:00:00.Z", "2026-11-27T10:00:00+0100",
+        "2026-11-27T10:00:00+25:00", "2026-11-27T10:00:00Zjunk", "2026-13-27T10:00:00Z"})
+    EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+}
+
+}  // namespace
+}  // namespace bouncegate
