@@ -7,8 +7,8 @@ local now = ARG.now
 local ts = ARG.ts ~= '' and ARG.ts or now
 local class, action = ARG.class, ARG.action
 local origin = ARG.origin
-local first = ARG.first_seen_ms ~= '' and ARG.first_seen_ms or now
-local last = ARG.last_seen_ms ~= '' and ARG.last_seen_ms or now
+local first = ARG.first_seen_ms ~= '' and ARG.first_seen_ms or ts
+local last = ARG.last_seen_ms ~= '' and ARG.last_seen_ms or ts
 -- The dedupe mark and the record are one atomic step: an event is never marked without being
 -- recorded, nor recorded twice.
 if ARG.dedupe_ttl_ms ~= '' and not redis.call('SET', KEY.seen, '1', 'NX', 'PX', ARG.dedupe_ttl_ms) then
@@ -69,6 +69,8 @@ if action ~= 'suppress' and action ~= 'defer' and action ~= 'suppress_permanent'
   return {0}
 end
 local short = string.sub(ARG.text, 1, 512)
+-- Reports arrive out of order: last_ms only moves forward.
+local newest = math.max(tonumber(redis.call('HGET', KEY.entry, 'last_ms')) or 0, tonumber(last))
 local exists = redis.call('EXISTS', KEY.entry)
 -- A lease that ran out and was not swept yet: its expiry is reported before the entry returns.
 if exists == 0 then
@@ -87,11 +89,11 @@ if exists == 0 then
   if escalated then redis.call('HSET', KEY.entry, 'ladder', ARG.esc_ladder) end
 elseif old_action == 'suppress_permanent' and action ~= 'suppress_permanent' then
   -- A permanent entry (complaint) is never turned back into a lease by a later bounce.
-  redis.call('HSET', KEY.entry, 'last_ms', now)
+  redis.call('HSET', KEY.entry, 'last_ms', newest)
   action = 'suppress_permanent'
 else
   redis.call('HSET', KEY.entry, 'class', class, 'action', action, 'code', ARG.code, 'text', short,
-    'source', ARG.source, 'last_ms', now, 'reason', ARG.reason)
+    'source', ARG.source, 'last_ms', newest, 'reason', ARG.reason)
   -- A stronger outcome (a hard bounce) replaces an escalated entry's own ladder.
   redis.call('HDEL', KEY.entry, 'ladder')
 end

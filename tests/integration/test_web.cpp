@@ -145,8 +145,15 @@ class WebTest : public ::testing::Test {
   std::unique_ptr<DaemonProcess> web_;
 };
 
+// "2026-12-01T08:00:00.1234567+00:00": Event Grid's spelling, `ago_ms` before now.
+std::string report_time_text(int64_t ago_ms) {
+  std::string t = utc_iso(now_ms() - ago_ms);  // ...T08:00:00Z
+  return t.substr(0, t.size() - 1) + ".1234567+00:00";
+}
+
 std::string delivery_report(const std::string& id, const std::string& rcpt,
-                            const std::string& status, const std::string& message = "") {
+                            const std::string& status, const std::string& message = "",
+                            const std::string& extra_data = "", int64_t ago_ms = 2 * 3600'000) {
   // Shape as documented for Microsoft.Communication.EmailDeliveryReportReceived (Event Grid
   // schema).
   return R"({"id":")" + id +
@@ -155,9 +162,11 @@ std::string delivery_report(const std::string& id, const std::string& rcpt,
          id + R"(","data":{"sender":"noreply@mail.example.com","recipient":")" + rcpt +
          R"(","messageId":")" + id + R"(","status":")" + status +
          R"(","deliveryStatusDetails":{"statusMessage":")" + message +
-         R"("},"deliveryAttemptTimeStamp":"2026-11-27T10:00:00.1234567+00:00"},)"
-         R"("eventType":"Microsoft.Communication.EmailDeliveryReportReceived","dataVersion":"1.0",)"
-         R"("metadataVersion":"1","eventTime":"2026-11-27T10:00:01Z"})";
+         R"(","recipientMailServerHostName":"mx.example.net"},"deliveryAttemptTimeStamp":")" +
+         report_time_text(ago_ms) + "\"" + extra_data +
+         R"(},"eventType":"Microsoft.Communication.EmailDeliveryReportReceived","dataVersion":"1.0",)"
+         R"("metadataVersion":"1","eventTime":")" +
+         utc_iso(now_ms() - ago_ms + 1000) + R"("})";
 }
 
 TEST_F(WebTest, OneClickPostRecordsTheUnsubscribe) {
@@ -345,6 +354,58 @@ TEST_F(WebTest, DuplicateEventIdIsProcessedOnce) {
   EXPECT_EQ(post_events(batch).body, R"({"recorded":1,"duplicates":0,"ignored":0})");
   EXPECT_EQ(post_events(batch).body, R"({"recorded":0,"duplicates":1,"ignored":0})");
   EXPECT_EQ(events_for("twice@example.com").size(), 1u);
+}
+
+TEST_F(WebTest, DeliveryReportsAreEvidenceWithTheProvidersTimeAndIds) {
+  store_->remember_message("m-77@app.example",
+                           {{"queue_id", "4QKID"}, {"sender", "app@example.com"}},
+                           {"dead@example.com"});
+  auto r =
+      post_events("[" +
+                  delivery_report("ev-1", "dead@example.com", "Failed", "550 5.1.1 user unknown",
+                                  R"(,"internetMessageId":"<m-77@app.example>")", 3 * 3600'000) +
+                  "]");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto evs = events_for("dead@example.com");
+  ASSERT_EQ(evs.size(), 1u);
+  const Event& ev = evs[0];
+  // The provider's time, not the webhook's: Event Grid may deliver a day late.
+  const int64_t attempt = now_ms() - 3 * 3600'000;
+  EXPECT_NEAR(static_cast<double>(ev.ts_ms), static_cast<double>(attempt), 5000.0);
+  EXPECT_EQ(ev.ts_ms % 1000, 123) << "milliseconds of .1234567 kept";
+  EXPECT_NEAR(std::atof(ev.get("received_ts").c_str()), static_cast<double>(now_ms()), 10000.0);
+  EXPECT_EQ(ev.get("provider_message_id"), "ev-1");
+  EXPECT_EQ(ev.get("remote_mta"), "mx.example.net");
+  EXPECT_EQ(ev.get("queue_id"), "4QKID") << "matched to the relay's bg:mid: record";
+  EXPECT_EQ(ev.get("sender"), "app@example.com") << "the original sender, from bg:mid:";
+  auto rep =
+      run({bin("bouncegate"), "--config", config_, "report", "--address", "dead@example.com"});
+  EXPECT_NE(rep.out.find("provider_message_id=ev-1"), std::string::npos) << rep.out;
+  EXPECT_NE(rep.out.find("remote_mta=mx.example.net"), std::string::npos) << rep.out;
+  EXPECT_NE(rep.out.find(utc_iso(ev.ts_ms)), std::string::npos) << rep.out;
+}
+
+TEST_F(WebTest, SuppressedReportsStepTheLeaseAndALaterDeliveryIsShown) {
+  auto post = [&](const std::string& id, const std::string& status, int64_t ago) {
+    return post_events("[" + delivery_report(id, "held@example.com", status, "", "", ago) + "]");
+  };
+  ASSERT_EQ(post("s-1", "Suppressed", 60'000).status, 200);
+  EXPECT_EQ(store_->get("held@example.com")->level, 0);
+  ASSERT_EQ(post("s-2", "Suppressed", 30'000).status, 200);
+  auto e = store_->get("held@example.com");
+  EXPECT_EQ(e->level, 1) << "ACS refused again from its list: one step, as a gate hit";
+  EXPECT_NEAR(static_cast<double>(e->ttl_ms), 48 * 3600'000.0, 10'000.0);
+  // Event Grid delivers at least once: the same report again changes nothing.
+  EXPECT_EQ(post("s-2", "Suppressed", 30'000).body, R"({"recorded":0,"duplicates":1,"ignored":0})");
+  EXPECT_EQ(store_->get("held@example.com")->level, 1);
+  // A delivery older than the entry (out of order) is recorded but not shown as "since";
+  // a later one is.
+  ASSERT_EQ(post("d-old", "Delivered", 3600'000).status, 200);
+  EXPECT_EQ(store_->get("held@example.com")->delivered_ms, 0);
+  ASSERT_EQ(post("d-new", "Delivered", 1000).status, 200);
+  EXPECT_GT(store_->get("held@example.com")->delivered_ms, 0);
+  auto show = run({bin("bouncegate"), "--config", config_, "--json", "show", "held@example.com"});
+  EXPECT_NE(show.out.find("\"delivered_after\":"), std::string::npos) << show.out;
 }
 
 TEST_F(WebTest, BadJsonOrSchemaIs400AndNothingOfTheBatchIsRecorded) {
