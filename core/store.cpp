@@ -736,6 +736,22 @@ bool SuppressionStore::take_send_token(const std::string& bucket, int per_minute
   return int_of(v) == 1;
 }
 
+void SuppressionStore::share_pause(Millis pause) {
+  if (pause.count() <= 0) return;
+  // NX: a pause in force is neither shortened nor extended; the next throttle after it sets
+  // a new one.
+  RedisValue v = pool_->command({"SET", redis_cfg_.key_prefix + "pause",
+                                 std::to_string(now_ms() + pause.count()), "PX",
+                                 std::to_string(pause.count()), "NX"});
+  if (v.type == RedisValue::error) throw StoreError("pause: " + v.str);
+}
+
+int64_t SuppressionStore::shared_pause_until() {
+  RedisValue v = pool_->command({"GET", redis_cfg_.key_prefix + "pause"});
+  if (v.type == RedisValue::error) throw StoreError("pause: " + v.str);
+  return v.is_nil() ? 0 : std::atoll(v.str.c_str());
+}
+
 void SuppressionStore::ping() {
   RedisValue v = pool_->command({"PING"});
   if (v.type == RedisValue::error) throw StoreError("ping: " + v.str);

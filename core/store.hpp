@@ -99,6 +99,10 @@ class SuppressionStore {
   bool message_had_recipient(const std::string& message_id, const std::string& address);
   // Shared token bucket: true when a message may be sent now.
   bool take_send_token(const std::string& bucket, int per_minute, int per_hour);
+  // The fleet-wide throttle pause (bg:pause, TTL = the pause): set by the relay that saw the
+  // upstream's throttle reply, read by every relay once a second. 0: no pause.
+  void share_pause(Millis pause);
+  int64_t shared_pause_until();
   void ping();
 
   // Writes outcomes that could not reach Redis to the local journal; replay applies them.

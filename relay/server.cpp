@@ -118,7 +118,28 @@ awaitable<void> RelayServer::sweep_loop() {
     co_await sweep_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (ec) co_return;
     rt_.pool->sweep();
+    co_await adopt_shared_pause();
     if (++ticks % kJournalReplaySweeps == 0) co_await replay_journal();
+  }
+}
+
+// Another relay saw the upstream throttle: this one backs off too, for what is left of it.
+awaitable<void> RelayServer::adopt_shared_pause() {
+  if (rt_.cfg->relay.throttle_pause.count() <= 0) co_return;
+  auto store = rt_.store;
+  auto ask = [store] { return store->shared_pause_until(); };
+  try {
+    int64_t until = co_await rt_.offload(ask);
+    int64_t left = until - now_ms();
+    if (left <= 0) co_return;
+    auto local = std::chrono::steady_clock::now() + std::chrono::milliseconds(left);
+    if (local > rt_.paused_until + std::chrono::seconds(1)) {
+      log_event(LogLevel::notice, "", "fleet throttle pause adopted",
+                {{"for", format_duration(Millis(left))}});
+      rt_.paused_until = local;
+    }
+  } catch (const std::exception&) {
+    // Redis down: the local pause (if any) is all there is.
   }
 }
 

@@ -106,6 +106,7 @@ class RelayServer {
   asio::awaitable<void> sweep_loop();
   // Replays the outcome journal (kept while Redis was down) when it is not empty.
   asio::awaitable<void> replay_journal();
+  asio::awaitable<void> adopt_shared_pause();
   asio::awaitable<void> drain_loop(std::chrono::steady_clock::time_point deadline);
 
   RelayRuntime rt_;

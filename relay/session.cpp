@@ -670,7 +670,17 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
   RecordResult entry;
   try {
     auto store = store_;
-    auto record = [store, rec = l.record] { return store->record_or_journal(rec); };
+    // A throttle pauses the whole fleet: every relay reads the shared pause (RelayServer).
+    Millis share =
+        l.record.cls == OutcomeClass::rate_limit ? cfg_->relay.throttle_pause : Millis(0);
+    auto record = [store, rec = l.record, share] {
+      try {
+        store->share_pause(share);
+      } catch (const StoreError&) {
+        // The local pause holds; the outcome below goes to the journal if Redis is down.
+      }
+      return store->record_or_journal(rec);
+    };
     entry = co_await rt_.offload(record);
   } catch (const std::exception& e) {
     log_event(LogLevel::error, log_id(), "outcome not recorded",

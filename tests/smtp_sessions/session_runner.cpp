@@ -12,6 +12,8 @@
 //   CONFIG: yaml              a top-level line; {unsub_key} is a key file made for the test
 //   UNSUBSCRIBE: addr list    records an unsubscribe of addr from list (before what follows)
 //   SUPPRESS: addr            records a hard bounce for addr (a 24h lease, level 0)
+//   SHARED-PAUSE: ms          another relay of the fleet saw a throttle: bg:pause for ms
+//   REDIS-KEY: key present|absent
 //   C: line                   client line; consecutive C: lines go out in one write
 //   C-REPEAT: N line          N client lines, {i} replaced by 1..N
 //   C-BODY: N                 N bytes of message text in 78-octet lines
@@ -315,6 +317,12 @@ TEST_P(SessionTest, Replays) {
       o.text = "user unknown";
       o.ctx.source = Source::cli;
       store.record(o);
+    } else if (l.kind == "SHARED-PAUSE") {
+      store.share_pause(Millis(std::stoll(l.text)));
+    } else if (l.kind == "REDIS-KEY") {
+      std::string key = l.text.substr(0, l.text.find(' '));
+      bool present = redis.cli({"EXISTS", key}).find('1') != std::string::npos;
+      EXPECT_EQ(present, l.text.find(" present") != std::string::npos) << where(l);
     } else if (l.kind == "RECONNECT") {
       client = std::make_unique<Client>(relay_port);
     } else if (l.kind == "SLEEP") {
