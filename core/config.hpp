@@ -148,6 +148,10 @@ struct UpstreamConfig {
   Millis data_timeout{std::chrono::seconds(600)};
   int pool_size = 4;
   Millis pool_idle{std::chrono::seconds(60)};
+  // Upstream connections this relay may hold open at once (busy and idle); 0: no cap. A
+  // session that finds them all busy waits up to connection_wait for one, then hears 451.
+  int max_connections = 0;
+  Millis connection_wait{std::chrono::seconds(10)};
 };
 
 struct RelayConfig {

@@ -360,7 +360,32 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
     metrics.set_gauge("bouncegate_relay_upstream_pool_idle", static_cast<double>(idle_.size()));
     co_return c;
   }
+  // upstream.max_connections: wait (bounded) for a connection to come back or close rather
+  // than open one more; everything runs on the io thread, so the count needs no lock.
+  if (cfg_.max_connections > 0 && *open_ >= cfg_.max_connections) {
+    auto until = std::chrono::steady_clock::now() + cfg_.connection_wait;
+    asio::steady_timer wait(ex_);
+    while (*open_ >= cfg_.max_connections && idle_.empty() &&
+           std::chrono::steady_clock::now() < until) {
+      wait.expires_after(std::chrono::milliseconds(10));
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    if (!idle_.empty()) co_return co_await acquire();
+    if (*open_ >= cfg_.max_connections) {
+      metrics.inc("bouncegate_relay_upstream_connection_waits_total", {{"result", "timeout"}});
+      throw UpstreamError(UpstreamFault::throttled,
+                          "all " + std::to_string(cfg_.max_connections) +
+                              " upstream connections busy (upstream.max_connections)");
+    }
+    metrics.inc("bouncegate_relay_upstream_connection_waits_total", {{"result", "got"}});
+  }
   auto c = std::make_unique<UpstreamConnection>(ex_, tls_, cfg_);
+  ++*open_;
+  c->slot = std::shared_ptr<void>(nullptr, [open = open_](void*) {
+    --*open;
+    Metrics::instance().set_gauge("bouncegate_relay_upstream_connections_open", *open);
+  });
+  metrics.set_gauge("bouncegate_relay_upstream_connections_open", *open_);
   co_await c->open();
   caps_ = c->capabilities();
   metrics.inc("bouncegate_relay_upstream_connections_total", {{"kind", "new"}});

@@ -66,7 +66,8 @@ class UpstreamConnection {
   void close();
   std::string label() const;  // host:port, for logs
 
-  bool reused = false;  // taken from the pool (may have been closed by the server meanwhile)
+  bool reused = false;         // taken from the pool (may have been closed by the server meanwhile)
+  std::shared_ptr<void> slot;  // the pool's count of open connections, released on destruction
   std::chrono::steady_clock::time_point idle_since;
 
  private:
@@ -105,6 +106,7 @@ class UpstreamPool {
   asio::ssl::context tls_;
   std::deque<std::unique_ptr<UpstreamConnection>> idle_;
   UpstreamCapabilities caps_;
+  std::shared_ptr<int> open_ = std::make_shared<int>(0);  // busy and idle connections
 };
 
 }  // namespace bouncegate

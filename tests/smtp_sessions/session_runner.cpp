@@ -9,12 +9,14 @@
 //                             connect_timeout=1s (set before the first C:/S: line),
 //                             idle_close=300ms (an idle connection gets 421, then EOF)
 //   RELAY: yaml               a line under relay: (e.g. "max_recipients: 3")
+//   RELAY-UPSTREAM: yaml      a line under relay.upstream: (e.g. "max_connections: 1")
 //   CONFIG: yaml              a top-level line; {unsub_key} is a key file made for the test
 //   UNSUBSCRIBE: addr list    records an unsubscribe of addr from list (before what follows)
 //   SUPPRESS: addr            records a hard bounce for addr (a 24h lease, level 0)
 //   SHARED-PAUSE: ms          another relay of the fleet saw a throttle: bg:pause for ms
 //   REDIS-KEY: key present|absent
 //   C: line                   client line; consecutive C: lines go out in one write
+//   C2: line / S2: prefix     the same on a second client connection, opened at its first C2
 //   C-REPEAT: N line          N client lines, {i} replaced by 1..N
 //   C-BODY: N                 N bytes of message text in 78-octet lines
 //   C-LINE: N                 one text line of N octets (CRLF not counted)
@@ -190,11 +192,12 @@ TEST_P(SessionTest, Replays) {
   auto lines = read_transcript(source_path("tests/smtp_sessions/" + GetParam() + ".session"));
   ASSERT_FALSE(lines.empty());
   std::map<std::string, std::string> up_opts;
-  std::string relay_extra, top_extra;
+  std::string relay_extra, top_extra, upstream_extra;
   for (const auto& l : lines) {
     if (l.kind == "UPSTREAM")
       for (const auto& [k, v] : pairs(l.text)) up_opts[k] = v;
     if (l.kind == "RELAY") relay_extra += "  " + l.text + "\n";
+    if (l.kind == "RELAY-UPSTREAM") upstream_extra += "    " + l.text + "\n";
     if (l.kind == "CONFIG") top_extra += l.text + "\n";
   }
   TempDir dir;
@@ -234,8 +237,8 @@ TEST_P(SessionTest, Replays) {
                       (tls == "none" ? "\n    insecure: true" : "") + "\n    ca_file: " + trusted +
                       "\n    username: app.tenant.test\n    password_file: " + pw +
                       "\n    helo: relay.test\n    connect_timeout: " + connect_timeout +
-                      "\n    command_timeout: 10s\n    data_timeout: 10s\n" + relay_extra +
-                      "logging: {level: debug}\n" + top_extra);
+                      "\n    command_timeout: 10s\n    data_timeout: 10s\n" + upstream_extra +
+                      relay_extra + "logging: {level: debug}\n" + top_extra);
   std::string key = dir.file("unsub.key", std::string(64, 'a') + "\n");
   for (size_t p; (p = yaml.find("{unsub_key}")) != std::string::npos;) yaml.replace(p, 11, key);
   std::string cfg_path = dir.file("bouncegate.yaml", yaml);
@@ -253,9 +256,21 @@ TEST_P(SessionTest, Replays) {
     if (!pending.empty()) client->send(pending);
     pending.clear();
   };
+  std::unique_ptr<Client> client2;
   for (const auto& l : lines) {
     if (l.kind == "C") {
       pending += l.text + "\r\n";
+      continue;
+    }
+    if (l.kind == "C2" || l.kind == "S2") {
+      flush();
+      if (!client2) client2 = std::make_unique<Client>(relay_port);
+      if (l.kind == "C2") {
+        client2->send(l.text + "\r\n");
+      } else {
+        std::string r = client2->reply();
+        ASSERT_EQ(r.substr(0, l.text.size()), l.text) << where(l) << "\nreply: " << r;
+      }
       continue;
     }
     if (l.kind == "C-REPEAT") {
@@ -395,7 +410,8 @@ TEST_P(SessionTest, Replays) {
         if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       EXPECT_TRUE(seen) << where(l) << "\nrelay log:\n" << relay.log();
-    } else if (l.kind != "UPSTREAM" && l.kind != "RELAY" && l.kind != "CONFIG") {
+    } else if (l.kind != "UPSTREAM" && l.kind != "RELAY" && l.kind != "CONFIG" &&
+               l.kind != "RELAY-UPSTREAM") {
       FAIL() << where(l) << ": unknown directive";
     }
   }
