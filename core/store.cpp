@@ -731,9 +731,19 @@ bool SuppressionStore::take_send_token(const std::string& bucket, int per_minute
   store_scripts::Args a(store_scripts::kRate);
   a.set("now", std::to_string(now_ms()))
       .set("per_minute", std::to_string(per_minute))
-      .set("per_hour", std::to_string(per_hour));
+      .set("per_hour", std::to_string(per_hour))
+      .set("refund", "");
   RedisValue v = run_script(store_scripts::kRate, {rate_key(bucket)}, a.done());
   return int_of(v) == 1;
+}
+
+void SuppressionStore::refund_send_token(const std::string& bucket) {
+  store_scripts::Args a(store_scripts::kRate);
+  a.set("now", std::to_string(now_ms()))
+      .set("per_minute", "0")
+      .set("per_hour", "0")
+      .set("refund", "1");
+  run_script(store_scripts::kRate, {rate_key(bucket)}, a.done());
 }
 
 void SuppressionStore::share_pause(Millis pause) {

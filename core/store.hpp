@@ -99,6 +99,8 @@ class SuppressionStore {
   bool message_had_recipient(const std::string& message_id, const std::string& address);
   // Shared token bucket: true when a message may be sent now.
   bool take_send_token(const std::string& bucket, int per_minute, int per_hour);
+  // Gives back one token of each bucket (a message the upstream never received).
+  void refund_send_token(const std::string& bucket);
   // The fleet-wide throttle pause (bg:pause, TTL = the pause): set by the relay that saw the
   // upstream's throttle reply, read by every relay once a second. 0: no pause.
   void share_pause(Millis pause);

@@ -77,7 +77,13 @@ std::vector<Script> build() {
        {"now", "addr", "source", "maxlen"},
        std::string(lua::remove_lua),
        ""},
-      {"rate", {"bucket"}, {"now", "per_minute", "per_hour"}, std::string(lua::rate_lua), ""},
+      // refund: '1' gives one token back to each bucket that has a count (no cap needed: a
+      // refund follows a take, and the bucket refills to its cap anyway).
+      {"rate",
+       {"bucket"},
+       {"now", "per_minute", "per_hour", "refund"},
+       std::string(lua::rate_lua),
+       ""},
       {"resubscribe",
        {"unsubscribed", "events"},
        {"now", "list", "addr", "source", "maxlen"},

@@ -120,6 +120,7 @@ class ClientSession {
                         ReplyConcerns concerns);
   void upstream_closed_channel();
   awaitable<void> end_transaction();
+  awaitable<bool> take_rate_token();
 
   RelayRuntime& rt_;
   std::shared_ptr<const Config> cfg_;
@@ -128,8 +129,10 @@ class ClientSession {
   std::shared_ptr<ClientIo> io_;
   SessionState state_;
   std::string id_, queue_id_, message_id_;
-  std::string sender_list_;  // unsubscribe list of this transaction's sender ("" for none)
-  std::string bypass_;       // its sender policy's classes that pass (core/policy.hpp)
+  std::string sender_list_;     // unsubscribe list of this transaction's sender ("" for none)
+  std::string bypass_;          // its sender policy's classes that pass (core/policy.hpp)
+  bool token_taken_ = false;    // this transaction holds a relay.rate_limit token
+  bool data_end_sent_ = false;  // the upstream may have the whole message (the token is spent)
   std::string in_, out_;
   std::unique_ptr<UpstreamConnection> up_;
   // The upstream cannot take this transaction: every further RCPT gets this answer.
@@ -329,35 +332,10 @@ awaitable<void> ClientSession::on_ehlo(const CommandLine& c) {
 }
 
 awaitable<void> ClientSession::on_mail(const CommandLine& c) {
-  const RelayConfig& rc = cfg_->relay;
   if (std::chrono::steady_clock::now() < rt_.paused_until) {
     log_event(LogLevel::notice, log_id(), "MAIL deferred: upstream asked to slow down");
     reply(upstream_failure_reply(UpstreamFault::throttled, "upstream throttling"));
     co_return;
-  }
-  if (rc.rate_per_minute > 0 || rc.rate_per_hour > 0) {
-    bool ok = false;
-    try {
-      auto store = store_;
-      auto take = [store, m = rc.rate_per_minute, h = rc.rate_per_hour] {
-        return store->take_send_token("relay", m, h);
-      };
-      ok = co_await rt_.offload(take);
-    } catch (const std::exception& e) {
-      StoreFailureVerdict v = store_failure_verdict(rc.on_store_error, false);
-      log_event(LogLevel::error, log_id(), "rate limit check failed",
-                {{"error", e.what()}, {"on_store_error", std::string(v.mode)}});
-      if (v.refuse) {
-        reply(v.reply);
-        co_return;
-      }
-      ok = true;
-    }
-    if (!ok) {
-      log_event(LogLevel::notice, log_id(), "MAIL deferred: relay.rate_limit reached");
-      reply(upstream_failure_reply(UpstreamFault::throttled));
-      co_return;
-    }
   }
   state_.mail_started(c);
   // The sender's unsubscribe list, as the milter finds it (canonical sender, same globs).
@@ -426,6 +404,40 @@ awaitable<bool> ClientSession::open_upstream_transaction(const std::string& rcpt
   co_return false;
 }
 
+// relay.rate_limit: one token per message that goes upstream, taken when the first recipient
+// is about to be sent (a message whose recipients were all refused by the gate spends none),
+// given back when the upstream never got the message's end (refused MAIL, every recipient
+// refused, a DATA refusal). False when the client was answered (no token, or the store down
+// with on_store_error tempfail).
+awaitable<bool> ClientSession::take_rate_token() {
+  const RelayConfig& rc = cfg_->relay;
+  if (token_taken_ || (rc.rate_per_minute <= 0 && rc.rate_per_hour <= 0)) co_return true;
+  bool ok = false;
+  try {
+    auto store = store_;
+    auto take = [store, m = rc.rate_per_minute, h = rc.rate_per_hour] {
+      return store->take_send_token("relay", m, h);
+    };
+    ok = co_await rt_.offload(take);
+  } catch (const std::exception& e) {
+    StoreFailureVerdict v = store_failure_verdict(rc.on_store_error, false);
+    log_event(LogLevel::error, log_id(), "rate limit check failed",
+              {{"error", e.what()}, {"on_store_error", std::string(v.mode)}});
+    if (v.refuse) {
+      reply(v.reply);
+      co_return false;
+    }
+    co_return true;
+  }
+  if (!ok) {
+    log_event(LogLevel::notice, log_id(), "RCPT deferred: relay.rate_limit reached");
+    reply(upstream_failure_reply(UpstreamFault::throttled));
+    co_return false;
+  }
+  token_taken_ = true;
+  co_return true;
+}
+
 awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
   state_.rcpt_seen();
   std::string why;
@@ -487,6 +499,7 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
     co_return;
   }
   if (!up_ && !up_mail_refused_) {
+    if (!co_await take_rate_token()) co_return;
     if (!co_await open_upstream_transaction(rcpt) && !up_mail_refused_) co_return;
   }
   if (up_mail_refused_) {
@@ -591,6 +604,8 @@ awaitable<void> ClientSession::on_data() {
     in_.erase(0, n);
   }
   message_id_ = msg.message_id();
+  // From here the upstream may have the whole message: its token is spent.
+  if (!msg.failed() && upstream_ok) data_end_sent_ = true;
   if (msg.failed()) {
     up_.reset();  // closing without the final dot is the only way to abandon DATA
     RelayRefusal why = msg.bare_newline() ? RelayRefusal::bare_newline_data
@@ -706,6 +721,21 @@ void ClientSession::upstream_closed_channel() {
 }
 
 awaitable<void> ClientSession::end_transaction() {
+  if (token_taken_ && !data_end_sent_) {
+    // The upstream never received this message: its rate-limit token goes back.
+    try {
+      auto store = store_;
+      auto give = [store] {
+        store->refund_send_token("relay");
+        return true;
+      };
+      co_await rt_.offload(give);
+    } catch (const std::exception& e) {
+      log_event(LogLevel::warning, log_id(), "rate limit refund failed", {{"error", e.what()}});
+    }
+  }
+  token_taken_ = false;
+  data_end_sent_ = false;
   if (up_) co_await pool_->release(std::move(up_));
   up_.reset();
   up_refusal_.reset();

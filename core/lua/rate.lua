@@ -3,6 +3,13 @@
 -- lists (one list per script, shared by C++ and Lua); NFIXED is the count of named ARGs.
 -- Two token buckets in one hash.
 local now = tonumber(ARG.now)
+if ARG.refund == '1' then
+  for _, name in ipairs({'m', 'h'}) do
+    local t = tonumber(redis.call('HGET', KEY.bucket, name .. ':tokens'))
+    if t then redis.call('HSET', KEY.bucket, name .. ':tokens', t + 1) end
+  end
+  return 1
+end
 local function bucket(name, cap, window)
   if cap <= 0 then return true, nil end
   local t = redis.call('HMGET', KEY.bucket, name .. ':tokens', name .. ':ts')
