@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/access.hpp"
+#include "core/acs_username.hpp"
 #include "core/config_section.hpp"
 #include "core/endpoint.hpp"
 #include "core/mappings.hpp"
@@ -296,6 +297,11 @@ void load_upstream(Section s, UpstreamConfig& u) {
   }
   if (!u.username.empty() && u.password.empty())
     s.fail(s.node()["username"], "username", "a username needs a password_file");
+  // A malformed ACS sign-in name is refused here, with its line; an empty one by the relay
+  // (the only binary that signs in), so the other daemons run before the credential is set.
+  if (is_acs_host(u.host) && !u.username.empty())
+    if (auto why = acs_username_problem(u.username))
+      s.fail(s.node()["username"], "username", "not an ACS SMTP username: " + *why);
   s.str("helo", u.helo);
   s.duration("connect_timeout", u.connect_timeout, Millis(100), Millis(600'000));
   s.duration("command_timeout", u.command_timeout, Millis(100), Millis(3'600'000));

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/accept_backoff.hpp"
+#include "core/acs_username.hpp"
 #include "core/endpoint.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -31,6 +32,15 @@ void validate_relay_config(const Config& cfg) {
   } catch (const std::invalid_argument& e) {
     throw ConfigError(cfg.source_file + ": " + e.what());
   }
+  const UpstreamConfig& up = cfg.relay.upstream;
+  if (is_acs_host(up.host) && up.username.empty())
+    throw ConfigError(
+        cfg.source_file + ": relay.upstream.username is empty: " + up.host +
+        " accepts mail only after SMTP AUTH. Set username to the name of an SMTP Username "
+        "resource of the ACS resource (or <ACS resource name>.<Entra application id>.<Entra "
+        "tenant id>) and password_file to a file holding that Entra application's client "
+        "secret: a name without '/' is read from $CREDENTIALS_DIRECTORY (systemd "
+        "LoadCredential=) or beside this file, e.g. /etc/bouncegate/acs-smtp-password");
   const auto& ca = cfg.relay.upstream.ca_file;
   if (!ca.empty() && !std::filesystem::is_regular_file(ca))
     throw ConfigError(cfg.source_file + ": relay.upstream.ca_file: cannot read '" + ca + "'");

@@ -243,9 +243,22 @@ TEST_F(CliOperatorTest, CheckConfigIsTheSameInEveryBinary) {
       EXPECT_EQ(r.exit_code, 78) << d << " " << file << ": " << r.out << r.err;
     }
   }
-  auto ok = test::run({test::bin("bouncegate-relay"), "--config", config_, "--check-config"});
+  // The default upstream is ACS: the relay (the binary that signs in) refuses it without a
+  // username, and says what to set where; the other binaries do not need it.
+  auto unsigned_in =
+      test::run({test::bin("bouncegate-relay"), "--config", config_, "--check-config"});
+  EXPECT_EQ(unsigned_in.exit_code, 78);
+  EXPECT_TRUE(has(unsigned_in.err, "relay.upstream.username is empty")) << unsigned_in.err;
+  EXPECT_TRUE(has(unsigned_in.err, "password_file")) << unsigned_in.err;
+  EXPECT_EQ(
+      test::run({test::bin("bouncegate-web"), "--config", config_, "--check-config"}).exit_code, 0);
+  std::string secret = dir_.file("acs-smtp-password", "entra-client-secret\n");
+  std::string signed_in = dir_.file(
+      "signed.yaml",
+      base + "relay: {upstream: {username: relay-sender, password_file: " + secret + "}}\n");
+  auto ok = test::run({test::bin("bouncegate-relay"), "--config", signed_in, "--check-config"});
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
-  EXPECT_TRUE(has(ok.out, config_ + ": ok (")) << ok.out;
+  EXPECT_TRUE(has(ok.out, signed_in + ": ok (")) << ok.out;
 }
 
 TEST_F(CliOperatorTest, StatsByHourAndDayWithTrendAndFormats) {

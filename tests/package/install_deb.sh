@@ -24,7 +24,19 @@ dpkg -i "$deb"
 grep -qx /etc/bouncegate/bouncegate.yaml /var/lib/dpkg/info/bouncegate.conffiles
 /usr/bin/bouncegate --config /etc/bouncegate/bouncegate.yaml check-config
 /usr/sbin/bouncegate-milter --config /etc/bouncegate/bouncegate.yaml --check-config
-/usr/sbin/bouncegate-relay --config /etc/bouncegate/bouncegate.yaml --check-config
+# The relay refuses the example until the ACS sign-in is set, and says what to set where.
+if out=$(/usr/sbin/bouncegate-relay --config /etc/bouncegate/bouncegate.yaml --check-config 2>&1); then
+  echo "the relay accepted an empty ACS username"; exit 1
+fi
+echo "$out" | grep -q 'relay.upstream.username is empty' || { echo "unclear refusal: $out"; exit 1; }
+echo "$out" | grep -q 'password_file' || { echo "refusal names no credential file: $out"; exit 1; }
+signed=$(mktemp -d)
+sed -e 's/^    username: ""/    username: "relay-sender"/' \
+    -e 's/^    # password_file: acs-smtp-password/    password_file: acs-smtp-password/' \
+    /etc/bouncegate/bouncegate.yaml >"$signed/bouncegate.yaml"
+echo 'entra-client-secret' >"$signed/acs-smtp-password"
+/usr/sbin/bouncegate-relay --config "$signed/bouncegate.yaml" --check-config
+rm -rf "$signed"
 /usr/sbin/bouncegate-web --config /etc/bouncegate/bouncegate.yaml --check-config
 for u in milter relay web; do test -f /lib/systemd/system/bouncegate-$u.service; done
 test -f /usr/share/man/man8/bouncegate-relay.8* || test -f /usr/share/man/man8/bouncegate-relay.8
