@@ -555,7 +555,8 @@ void SuppressionStore::for_each_entry(const ScanFilter& f,
 }
 
 std::vector<GateDecision> SuppressionStore::check(const std::vector<std::string>& addresses,
-                                                  const std::string& list) {
+                                                  const std::string& list,
+                                                  const std::string& bypass) {
   const auto& sc = store_scripts::script(store_scripts::kCheck);
   auto calls = [&](bool eval) {
     std::vector<std::vector<std::string>> cmds;
@@ -568,6 +569,7 @@ std::vector<GateDecision> SuppressionStore::check(const std::vector<std::string>
                                        std::to_string(keys.size())};
       argv.insert(argv.end(), keys.begin(), keys.end());
       argv.push_back(list);
+      argv.push_back(bypass);
       cmds.push_back(std::move(argv));
     }
     return cmds;
@@ -593,7 +595,7 @@ std::vector<GateDecision> SuppressionStore::check(const std::vector<std::string>
     if (v.type == RedisValue::error) throw StoreError("check: " + v.str);
     if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("check: bad reply");
     std::string res = str_of(v.elements[0]);
-    if (res == "pass") continue;
+    if (res == "pass" || res == "bypass") continue;
     if (v.elements.size() < 8) throw StoreError("check: short reply");
     GateDecision& d = out[i];
     d.result = res == "unsubscribed" ? GateResult::unsubscribed

@@ -72,8 +72,9 @@ class SuppressionStore {
   EntryPage scan_page(const ScanFilter& filter, const std::string& cursor, size_t count);
   // What gate() would answer for each address (domain entries and the list's unsubscribes
   // included), read only: no hit, no lease step, no event. One pipelined round trip.
+  // `bypass`: a sender policy's classes (gate_bypass()), as for gate().
   std::vector<GateDecision> check(const std::vector<std::string>& addresses,
-                                  const std::string& list);
+                                  const std::string& list, const std::string& bypass = "");
   // Streams entries (constant memory, SCAN order) until `visit` returns false.
   void for_each_entry(const ScanFilter& filter, const std::function<bool(const Entry&)>& visit);
   std::vector<Event> events_since(int64_t since_ms, size_t max = 0);

@@ -90,7 +90,11 @@ std::vector<Script> build() {
        std::string(lua::resubscribe_lua),
        ""},
       // Read only: what gate would answer (the API's batch check). Domain keys as for gate.
-      {"check", {"entry", "unsubscribed", "domain"}, {"list"}, std::string(lua::check_lua), ""},
+      {"check",
+       {"entry", "unsubscribed", "domain"},
+       {"list", "bypass"},
+       std::string(lua::check_lua),
+       ""},
       // Due leases: entries gone get one "expired" event each (entry_prefix: "bg:s:{").
       {"sweep",
        {"expiry", "events"},

@@ -19,7 +19,9 @@
 #include "core/json.hpp"
 #include "core/json_parse.hpp"
 #include "core/log.hpp"
+#include "core/policy.hpp"
 #include "core/stats_tally.hpp"
+#include "core/unsubscribe.hpp"
 #include "web/api_routes.hpp"
 #include "web/http_util.hpp"
 
@@ -250,10 +252,20 @@ Response check(const WebState& st, const Request& req) {
     return api_error(
         http::status::payload_too_large, v, "batch_too_large",
         "at most " + std::to_string(st.config->web.api.max_batch) + " addresses per request");
-  std::string list;
+  std::string list, bypass;
   if (const JsonValue* l = body->find("list")) {
     if (!l->is_string()) throw BadRequest{"bad_body", "list must be a string"};
     list = l->text;
+  }
+  // "sender": the envelope sender the mail will have; its policy (config `policies`) applies
+  // as it would at the gate, with the list its sender glob names when none is given.
+  if (const JsonValue* s = body->find("sender")) {
+    if (!s->is_string()) throw BadRequest{"bad_body", "sender must be a string"};
+    auto n = normalize_address(s->text, &why);
+    if (!n) throw BadRequest{"bad_address", "sender: " + why};
+    if (list.empty())
+      if (const auto* l = list_for_sender(st.config->unsubscribe, n->address)) list = l->id;
+    bypass = gate_bypass(policy_for(st.config->policies, policy_sender(s->text, n->address), list));
   }
   std::vector<std::string> asked, canonical;
   std::vector<std::string> invalid(addrs->items.size());
@@ -268,7 +280,7 @@ Response check(const WebState& st, const Request& req) {
     asked.push_back(a.text);
     canonical.push_back(n->address);
   }
-  auto decisions = st.store->check(canonical, list);
+  auto decisions = st.store->check(canonical, list, bypass);
   std::string results = "[";
   size_t k = 0;
   for (size_t i = 0; i < addrs->items.size(); ++i) {

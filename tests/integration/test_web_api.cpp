@@ -38,7 +38,12 @@ class WebApiTest : public ::testing::Test {
                     "web:\n  listen: 127.0.0.1:" + std::to_string(port_) +
                         "\n  max_body: 1m\n  request_timeout: 5s\n  api:\n    max_batch: 1000\n"
                         "    tokens:\n      - {name: ci-writer, scope: write, token_file: " +
-                        w + "}\n      - {name: dashboard, scope: read, token_file: " + r + "}\n"));
+                        w + "}\n      - {name: dashboard, scope: read, token_file: " + r +
+                        "}\nunsubscribe:\n  key_files: [" +
+                        dir_.file("unsub.key", std::string(64, 'a') + "\n") +
+                        "]\n  url_base: 'https://u.example/u/'\n  lists: [{id: news, sender: "
+                        "'*@shop.example'}]\npolicies:\n  - {name: transactional, senders: "
+                        "['receipts@shop.example'], bypass: [unsubscribe, complaint]}\n"));
     cfg_ = load_config(config_);
     store_ = std::make_unique<SuppressionStore>(cfg_->redis, cfg_->suppression);
     log_ = dir_.path() + "/web.log";
@@ -261,6 +266,33 @@ TEST_F(WebApiTest, CheckAThousandAddressesReadOnly) {
   EXPECT_TRUE(over.has("batch_too_large"));
   EXPECT_EQ(api("POST", "/api/v1/suppressions:check", "[1,2]").status, 400);
   EXPECT_EQ(api("POST", "/api/v1/suppressions:check", R"({"addresses":[1]})").status, 400);
+}
+
+TEST_F(WebApiTest, CheckAppliesTheSendersPolicyAndList) {
+  store_->unsubscribe("left@example.net", "news", EventContext{});
+  OutcomeRecord c = hard("angry@example.net");
+  c.cls = OutcomeClass::complaint;
+  c.action = Action::suppress_permanent;
+  store_->record(c);
+  store_->record(hard("dead@example.net"));
+  const std::string who =
+      R"("addresses":["left@example.net","angry@example.net","dead@example.net"])";
+  auto news =
+      api("POST", "/api/v1/suppressions:check", R"({"sender":"letters@shop.example",)" + who + "}");
+  ASSERT_EQ(news.status, 200) << news.body;
+  EXPECT_TRUE(news.has(R"({"address":"left@example.net","decision":"unsubscribed")")) << news.body;
+  EXPECT_TRUE(news.has(R"({"address":"angry@example.net","decision":"reject")")) << news.body;
+  auto receipts = api("POST", "/api/v1/suppressions:check",
+                      R"({"sender":"Receipts@Shop.Example",)" + who + "}");
+  ASSERT_EQ(receipts.status, 200) << receipts.body;
+  EXPECT_TRUE(receipts.has(R"({"address":"left@example.net","decision":"pass"})")) << receipts.body;
+  EXPECT_TRUE(receipts.has(R"({"address":"angry@example.net","decision":"pass"})"))
+      << receipts.body;
+  EXPECT_TRUE(receipts.has(R"({"address":"dead@example.net","decision":"reject")"))
+      << "a dead address stays refused for every stream: " << receipts.body;
+  EXPECT_EQ(api("POST", "/api/v1/suppressions:check", R"({"sender":"not an address",)" + who + "}")
+                .status,
+            400);
 }
 
 TEST_F(WebApiTest, ImportNdjsonAllOrNothing) {
