@@ -284,6 +284,17 @@ TEST_F(StorePolicyTest, AnExpiryNotYetSweptIsReportedBeforeTheEntryReturns) {
   for (const auto& ev : store.events_since(0))
     expired += ev.get("kind") == "expired" && ev.get("addr") == "back@example.net";
   EXPECT_EQ(expired, 1u);
+  // The same when an operator removes the address after its lease ran out, before the sweep.
+  OutcomeRecord o2 = learned(*cfg, "gone@example.net", "550 5.1.1 user unknown");
+  o2.ttl = Millis(150);
+  store.record(o2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  store.remove("gone@example.net", EventContext{});
+  EXPECT_EQ(store.sweep_expired(), 0u);
+  expired = 0;
+  for (const auto& ev : store.events_since(0))
+    expired += ev.get("kind") == "expired" && ev.get("addr") == "gone@example.net";
+  EXPECT_EQ(expired, 1u);
 }
 
 TEST(PolicyConfig, BadPoliciesNameTheLine) {
