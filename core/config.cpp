@@ -309,6 +309,7 @@ void load_upstream(Section s, UpstreamConfig& u) {
   s.integer("pool_size", u.pool_size, 0, 1000);
   s.integer("max_connections", u.max_connections, 0, 100000);
   s.duration("connection_wait", u.connection_wait, Millis(0), Millis(600'000));
+  s.integer("fleet_max_connections", u.fleet_max_connections, 0, 100000);
   s.duration("pool_idle", u.pool_idle, Millis(1000), Millis(3'600'000));
   s.finish();
 }

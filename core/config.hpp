@@ -152,6 +152,8 @@ struct UpstreamConfig {
   // session that finds them all busy waits up to connection_wait for one, then hears 451.
   int max_connections = 0;
   Millis connection_wait{std::chrono::seconds(10)};
+  // The same cap for every relay sharing this Redis (slots in bg:upstream:slots); 0: none.
+  int fleet_max_connections = 0;
 };
 
 struct RelayConfig {

@@ -764,6 +764,41 @@ int64_t SuppressionStore::shared_pause_until() {
   return v.is_nil() ? 0 : std::atoll(v.str.c_str());
 }
 
+namespace {
+std::string slots_key(const RedisConfig& rc) {
+  return rc.key_prefix + "upstream:slots";
+}
+}  // namespace
+
+bool SuppressionStore::claim_upstream_slot(const std::string& member, int max, Millis ttl) {
+  store_scripts::Args a(store_scripts::kSlots);
+  a.set("op", "claim")
+      .set("now", std::to_string(now_ms()))
+      .set("ttl", std::to_string(ttl.count()))
+      .set("max", std::to_string(max))
+      .set("member", member);
+  RedisValue v = run_script(store_scripts::kSlots, {slots_key(redis_cfg_)}, a.done());
+  return v.type == RedisValue::integer && v.integer_value == 1;
+}
+
+void SuppressionStore::renew_upstream_slots(const std::vector<std::string>& members, Millis ttl) {
+  if (members.empty()) return;
+  store_scripts::Args a(store_scripts::kSlots);
+  a.set("op", "renew")
+      .set("now", std::to_string(now_ms()))
+      .set("ttl", std::to_string(ttl.count()))
+      .set("max", "0")
+      .set("member", "");
+  run_script(store_scripts::kSlots, {slots_key(redis_cfg_)}, a.done(members));
+}
+
+void SuppressionStore::release_upstream_slots(const std::vector<std::string>& members) {
+  if (members.empty()) return;
+  store_scripts::Args a(store_scripts::kSlots);
+  a.set("op", "release").set("now", "0").set("ttl", "0").set("max", "0").set("member", "");
+  run_script(store_scripts::kSlots, {slots_key(redis_cfg_)}, a.done(members));
+}
+
 void SuppressionStore::ping() {
   RedisValue v = pool_->command({"PING"});
   if (v.type == RedisValue::error) throw StoreError("ping: " + v.str);

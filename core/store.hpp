@@ -106,6 +106,11 @@ class SuppressionStore {
   // upstream's throttle reply, read by every relay once a second. 0: no pause.
   void share_pause(Millis pause);
   int64_t shared_pause_until();
+  // The fleet's upstream connection slots (bg:upstream:slots): claim one for `member` when
+  // fewer than `max` are held (true), renew the lapse time of those a relay holds, release.
+  bool claim_upstream_slot(const std::string& member, int max, Millis ttl);
+  void renew_upstream_slots(const std::vector<std::string>& members, Millis ttl);
+  void release_upstream_slots(const std::vector<std::string>& members);
   void ping();
 
   // Writes outcomes that could not reach Redis to the local journal; replay applies them.

@@ -9,7 +9,7 @@
 namespace bouncegate {
 namespace lua {  // generated from core/lua/*.lua at configure time
 extern const std::string_view gate_lua, record_lua, unsubscribe_lua, remove_lua, rate_lua,
-    resubscribe_lua, check_lua, sweep_lua;
+    resubscribe_lua, check_lua, sweep_lua, slots_lua;
 }  // namespace lua
 
 namespace store_scripts {
@@ -101,6 +101,8 @@ std::vector<Script> build() {
        {"now", "maxlen", "limit", "entry_prefix"},
        std::string(lua::sweep_lua),
        ""},
+      // The fleet's upstream connection slots (relay.upstream.fleet_max_connections).
+      {"slots", {"slots"}, {"op", "now", "ttl", "max", "member"}, std::string(lua::slots_lua), ""},
   };
   for (auto& s : v) {
     std::string prelude = "local KEY = {";

@@ -9,7 +9,18 @@
 
 namespace bouncegate::store_scripts {
 
-enum Id { kGate, kRecord, kUnsubscribe, kRemove, kRate, kResubscribe, kCheck, kSweep, kCount };
+enum Id {
+  kGate,
+  kRecord,
+  kUnsubscribe,
+  kRemove,
+  kRate,
+  kResubscribe,
+  kCheck,
+  kSweep,
+  kSlots,
+  kCount
+};
 
 struct Script {
   const char* name;               // "gate": the op label in metrics

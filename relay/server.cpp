@@ -11,6 +11,7 @@
 #include "core/endpoint.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "relay/fleet_slots.hpp"
 
 namespace bouncegate {
 
@@ -67,7 +68,8 @@ RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg
   validate_relay_config(*cfg);
   rt_.cfg = cfg;
   rt_.store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
-  rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream);
+  fleet_ = std::make_shared<FleetSlots>(rt_);
+  rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream, fleet_);
   rt_.access = std::make_shared<AccessList>(cfg->relay.allow);
 }
 
@@ -129,6 +131,7 @@ awaitable<void> RelayServer::sweep_loop() {
     if (ec) co_return;
     rt_.pool->sweep();
     co_await adopt_shared_pause();
+    co_await fleet_->renew();
     if (++ticks % kJournalReplaySweeps == 0) co_await replay_journal();
   }
 }
@@ -185,12 +188,17 @@ void RelayServer::reload() {
   // Running sessions keep the snapshot they started with.
   if (!same_upstream(next->relay.upstream, rt_.cfg->relay.upstream)) {
     rt_.pool->clear();
-    rt_.pool = std::make_shared<UpstreamPool>(rt_.io.get_executor(), next->relay.upstream);
+    rt_.pool = std::make_shared<UpstreamPool>(rt_.io.get_executor(), next->relay.upstream, fleet_);
   }
   rt_.store = std::make_shared<SuppressionStore>(next->redis, next->suppression);
   rt_.access = std::make_shared<AccessList>(next->relay.allow);
   rt_.cfg = next;
   log_event(LogLevel::notice, "", "configuration reloaded", {{"file", config_path_}});
+}
+
+RelayServer::~RelayServer() {
+  rt_.pool.reset();  // its idle connections give their fleet slots back first
+  fleet_->release_all();
 }
 
 void RelayServer::drain(Millis bound) {

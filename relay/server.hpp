@@ -33,6 +33,7 @@
 namespace bouncegate {
 
 class ClientSession;
+class FleetSlots;
 
 // Checks what the relay needs beyond the config loader (listen addresses, allow list, CA
 // file). Throws ConfigError.
@@ -100,6 +101,7 @@ class RelayServer {
   void reload();
   // SIGTERM: stop accepting; sessions get `bound` to finish, then 421.
   void drain(Millis bound);
+  ~RelayServer();
 
  private:
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
@@ -110,6 +112,7 @@ class RelayServer {
   asio::awaitable<void> drain_loop(std::chrono::steady_clock::time_point deadline);
 
   RelayRuntime rt_;
+  std::shared_ptr<FleetSlots> fleet_;  // upstream.fleet_max_connections, across reloads
   std::string config_path_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   asio::steady_timer sweep_timer_;

@@ -332,8 +332,9 @@ awaitable<void> UpstreamConnection::open() {
   healthy_ = true;
 }
 
-UpstreamPool::UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg)
-    : ex_(ex), cfg_(cfg), tls_(asio::ssl::context::tls_client) {
+UpstreamPool::UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg,
+                           std::shared_ptr<SharedConnectionSlots> fleet)
+    : ex_(ex), cfg_(cfg), tls_(asio::ssl::context::tls_client), fleet_(std::move(fleet)) {
   SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
   if (!cfg_.ca_file.empty())
     tls_.load_verify_file(cfg_.ca_file);
@@ -379,12 +380,39 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
     }
     metrics.inc("bouncegate_relay_upstream_connection_waits_total", {{"result", "got"}});
   }
+  // The fleet's cap (upstream.fleet_max_connections): a slot in Redis before connecting; while
+  // every slot is taken, a connection of this relay coming back idle serves as well.
+  std::optional<std::string> fleet_slot;
+  if (fleet_ && fleet_->max() > 0) {
+    auto until = std::chrono::steady_clock::now() + cfg_.connection_wait;
+    asio::steady_timer wait(ex_);
+    bool waited = false;
+    for (;;) {
+      fleet_slot = co_await fleet_->claim();
+      if (fleet_slot) break;
+      if (!idle_.empty()) co_return co_await acquire();
+      if (std::chrono::steady_clock::now() >= until) {
+        metrics.inc("bouncegate_relay_upstream_connection_waits_total",
+                    {{"result", "fleet_timeout"}});
+        throw UpstreamError(UpstreamFault::throttled, "all " + std::to_string(fleet_->max()) +
+                                                          " upstream connections of the fleet busy "
+                                                          "(upstream.fleet_max_connections)");
+      }
+      waited = true;
+      wait.expires_after(std::chrono::milliseconds(100));
+      co_await wait.async_wait(asio::use_awaitable);
+    }
+    if (waited)
+      metrics.inc("bouncegate_relay_upstream_connection_waits_total", {{"result", "fleet_got"}});
+  }
   auto c = std::make_unique<UpstreamConnection>(ex_, tls_, cfg_);
   ++*open_;
-  c->slot = std::shared_ptr<void>(nullptr, [open = open_](void*) {
-    --*open;
-    Metrics::instance().set_gauge("bouncegate_relay_upstream_connections_open", *open);
-  });
+  c->slot = std::shared_ptr<void>(
+      nullptr, [open = open_, fleet = fleet_, name = fleet_slot.value_or("")](void*) {
+        --*open;
+        Metrics::instance().set_gauge("bouncegate_relay_upstream_connections_open", *open);
+        if (fleet && !name.empty()) fleet->release(name);
+      });
   metrics.set_gauge("bouncegate_relay_upstream_connections_open", *open_);
   co_await c->open();
   caps_ = c->capabilities();

@@ -66,8 +66,9 @@ class UpstreamConnection {
   void close();
   std::string label() const;  // host:port, for logs
 
-  bool reused = false;         // taken from the pool (may have been closed by the server meanwhile)
-  std::shared_ptr<void> slot;  // the pool's count of open connections, released on destruction
+  bool reused = false;  // taken from the pool (may have been closed by the server meanwhile)
+  // The pool's count of open connections and the fleet slot, both released on destruction.
+  std::shared_ptr<void> slot;
   std::chrono::steady_clock::time_point idle_since;
 
  private:
@@ -85,11 +86,24 @@ class UpstreamConnection {
   bool healthy_ = false;
 };
 
+// A connection cap shared with other relays (relay/fleet_slots.hpp). claim() answers the name
+// of the slot taken, "" when the fleet cannot be asked (the local cap alone decides), nullopt
+// when every slot is taken; release() gives a named slot back.
+class SharedConnectionSlots {
+ public:
+  virtual ~SharedConnectionSlots() = default;
+  virtual int max() const = 0;
+  virtual asio::awaitable<std::optional<std::string>> claim() = 0;
+  virtual void release(const std::string& slot) = 0;
+};
+
 // Authenticated connections kept for the next transaction. Single-threaded: used only from
 // the relay's io_context.
 class UpstreamPool {
  public:
-  UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg);
+  // `fleet` (may be null): the fleet-wide cap, asked before a new connection is opened.
+  UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg,
+               std::shared_ptr<SharedConnectionSlots> fleet = nullptr);
   // A ready connection: an idle one from the pool or a new one. Throws UpstreamError.
   asio::awaitable<std::unique_ptr<UpstreamConnection>> acquire();
   // Back to the pool when healthy (after RSET) and there is room; closed otherwise.
@@ -104,6 +118,7 @@ class UpstreamPool {
   asio::any_io_executor ex_;
   UpstreamConfig cfg_;
   asio::ssl::context tls_;
+  std::shared_ptr<SharedConnectionSlots> fleet_;
   std::deque<std::unique_ptr<UpstreamConnection>> idle_;
   UpstreamCapabilities caps_;
   std::shared_ptr<int> open_ = std::make_shared<int>(0);  // busy and idle connections

@@ -15,6 +15,9 @@
 //   SUPPRESS: addr            records a hard bounce for addr (a 24h lease, level 0)
 //   SHARED-PAUSE: ms          another relay of the fleet saw a throttle: bg:pause for ms
 //   REDIS-KEY: key present|absent
+//   FLEET-SLOT: name          another relay holds upstream connection slot `name`
+//   FLEET-RELEASE: name       ... and gives it back
+//   FLEET-SLOTS: N            N upstream connection slots are held in the fleet
 //   C: line                   client line; consecutive C: lines go out in one write
 //   C2: line / S2: prefix     the same on a second client connection, opened at its first C2
 //   C-REPEAT: N line          N client lines, {i} replaced by 1..N
@@ -334,6 +337,12 @@ TEST_P(SessionTest, Replays) {
       store.record(o);
     } else if (l.kind == "SHARED-PAUSE") {
       store.share_pause(Millis(std::stoll(l.text)));
+    } else if (l.kind == "FLEET-SLOT") {
+      ASSERT_TRUE(store.claim_upstream_slot(l.text, 100000, std::chrono::seconds(30))) << where(l);
+    } else if (l.kind == "FLEET-RELEASE") {
+      store.release_upstream_slots({l.text});
+    } else if (l.kind == "FLEET-SLOTS") {
+      EXPECT_EQ(redis.cli({"ZCARD", "bg:upstream:slots"}), l.text + "\n") << where(l);
     } else if (l.kind == "REDIS-KEY") {
       std::string key = l.text.substr(0, l.text.find(' '));
       bool present = redis.cli({"EXISTS", key}).find('1') != std::string::npos;

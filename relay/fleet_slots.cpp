@@ -1,0 +1,92 @@
+// Fleet-wide upstream connection slots in Redis (core/lua/slots.lua), used by the relay's pool.
+#include "relay/fleet_slots.hpp"
+
+#include <unistd.h>
+
+#include <vector>
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+
+namespace bouncegate {
+
+using asio::awaitable;
+
+namespace {
+std::string process_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host) + ":" + std::to_string(getpid()) + ":";
+}
+}  // namespace
+
+FleetSlots::FleetSlots(RelayRuntime& rt) : rt_(rt), prefix_(process_name()) {}
+
+int FleetSlots::max() const {
+  return rt_.cfg->relay.upstream.fleet_max_connections;
+}
+
+awaitable<std::optional<std::string>> FleetSlots::claim() {
+  std::string name = prefix_ + std::to_string(++serial_);
+  auto& metrics = Metrics::instance();
+  bool granted = false;
+  try {
+    auto store = rt_.store;
+    auto ask = [store, name, cap = max()] {
+      return store->claim_upstream_slot(name, cap, kFleetSlotTtl);
+    };
+    granted = co_await rt_.offload(ask);
+  } catch (const std::exception& e) {
+    metrics.inc("bouncegate_relay_upstream_fleet_slots_total", {{"result", "store_error"}});
+    log_event(LogLevel::warning, "", "fleet connection cap not checked: Redis unreachable",
+              {{"error", e.what()}, {"then", "upstream.max_connections alone"}});
+    co_return std::string();
+  }
+  if (!granted) {
+    metrics.inc("bouncegate_relay_upstream_fleet_slots_total", {{"result", "full"}});
+    co_return std::nullopt;
+  }
+  metrics.inc("bouncegate_relay_upstream_fleet_slots_total", {{"result", "granted"}});
+  held_.insert(name);
+  metrics.set_gauge("bouncegate_relay_upstream_fleet_slots_held",
+                    static_cast<double>(held_.size()));
+  co_return name;
+}
+
+void FleetSlots::release(const std::string& slot) {
+  if (held_.erase(slot) == 0) return;
+  Metrics::instance().set_gauge("bouncegate_relay_upstream_fleet_slots_held",
+                                static_cast<double>(held_.size()));
+  // Fire and forget: a release that fails lapses after kFleetSlotTtl.
+  asio::post(rt_.blocking, [store = rt_.store, slot] {
+    try {
+      store->release_upstream_slots({slot});
+    } catch (const std::exception&) {
+    }
+  });
+}
+
+awaitable<void> FleetSlots::renew() {
+  if (held_.empty()) co_return;
+  auto store = rt_.store;
+  auto push = [store, names = std::vector<std::string>(held_.begin(), held_.end())] {
+    store->renew_upstream_slots(names, kFleetSlotTtl);
+    return true;
+  };
+  try {
+    co_await rt_.offload(push);
+  } catch (const std::exception&) {
+    // Redis down: the slots lapse unless it returns within kFleetSlotTtl; renew re-adds them.
+  }
+}
+
+void FleetSlots::release_all() {
+  if (held_.empty()) return;
+  try {
+    rt_.store->release_upstream_slots(std::vector<std::string>(held_.begin(), held_.end()));
+  } catch (const std::exception&) {
+  }
+  held_.clear();
+}
+
+}  // namespace bouncegate
