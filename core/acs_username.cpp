@@ -15,16 +15,6 @@ std::string lower(std::string_view s) {
   return o;
 }
 
-bool is_guid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> out;
   for (size_t at; (at = s.find(sep)) != std::string_view::npos; s.remove_prefix(at + 1))
@@ -34,6 +24,16 @@ std::vector<std::string_view> split(std::string_view s, char sep) {
 }
 
 }  // namespace
+
+bool is_guid(std::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
 
 bool is_acs_host(std::string_view host) {
   std::string h = lower(host);

@@ -10,6 +10,9 @@
 
 namespace bouncegate {
 
+// 8-4-4-4-12 hexadecimal digits (Entra application and tenant ids).
+bool is_guid(std::string_view s);
+
 // smtp.azurecomm.net and other *.azurecomm.net hosts.
 bool is_acs_host(std::string_view host);
 

@@ -295,7 +295,18 @@ void load_upstream(Section s, UpstreamConfig& u) {
     u.password_file = s.scalar(pw, "password_file");
     u.password = read_secret(s, pw, "password_file", u.password_file);
   }
-  if (!u.username.empty() && u.password.empty())
+  s.str("auth", u.auth);
+  if (u.auth != "password" && u.auth != "xoauth2")
+    s.fail(s.node()["auth"], "auth", "expected password or xoauth2");
+  u.entra.scope = "https://communication.azure.com/.default";
+  if (u.auth == "xoauth2" && !s.has("entra"))
+    s.fail(s.node()["auth"], "auth",
+           "xoauth2 needs an entra: section (tenant_id, client_id, a secret or certificate)");
+  load_entra(s.sub("entra"), u.entra, u.auth == "xoauth2");
+  if (u.auth == "xoauth2" && u.username.empty())
+    s.fail(s.node()["auth"], "auth",
+           "xoauth2 signs in as username (the ACS SMTP Username resource); set it");
+  if (u.auth == "password" && !u.username.empty() && u.password.empty())
     s.fail(s.node()["username"], "username", "a username needs a password_file");
   // A malformed ACS sign-in name is refused here, with its line; an empty one by the relay
   // (the only binary that signs in), so the other daemons run before the credential is set.

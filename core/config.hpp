@@ -132,6 +132,30 @@ struct MilterConfig {
   int backlog = 128;
 };
 
+// An Entra ID application signing in with the OAuth 2.0 client-credentials grant (ACS SMTP
+// XOAUTH2, the ARM suppression-list API): a client secret or a certificate, from files.
+struct EntraConfig {
+  std::string tenant_id;  // GUID or verified domain
+  std::string client_id;  // the application (client) id, a GUID
+  std::string client_secret_file;
+  std::string client_secret;                       // read at load; never logged
+  std::string certificate_file, private_key_file;  // PEM; the assertion is signed with the key
+  std::string certificate_pem, private_key_pem;    // read at load; the key is never logged
+  std::string assertion_alg = "PS256";             // PS256 (x5t#S256) | RS256 (x5t)
+  // Empty: https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token
+  std::string token_endpoint;
+  std::string scope;    // set by the user of the section (communication / management)
+  std::string ca_file;  // for the token endpoint; empty: system store
+  Millis refresh_before{std::chrono::minutes(5)};  // a token is renewed this long before it ends
+  Millis timeout{std::chrono::seconds(10)};
+  bool configured() const { return !client_id.empty(); }
+  std::string endpoint() const {
+    return token_endpoint.empty()
+               ? "https://login.microsoftonline.com/" + tenant_id + "/oauth2/v2.0/token"
+               : token_endpoint;
+  }
+};
+
 struct UpstreamConfig {
   std::string host = "smtp.azurecomm.net";
   int port = 587;
@@ -142,7 +166,10 @@ struct UpstreamConfig {
   std::string username;
   std::string password_file;
   std::string password;  // read at load; never logged
-  std::string helo;      // empty: the machine's host name
+  // password: AUTH PLAIN/LOGIN with password_file | xoauth2: AUTH XOAUTH2 with an Entra token
+  std::string auth = "password";
+  EntraConfig entra;  // for xoauth2; scope https://communication.azure.com/.default
+  std::string helo;   // empty: the machine's host name
   Millis connect_timeout{std::chrono::seconds(30)};
   Millis command_timeout{std::chrono::seconds(300)};
   Millis data_timeout{std::chrono::seconds(600)};

@@ -1,7 +1,10 @@
 // The configuration sections for applications and policies: soft-bounce escalation, the HTTP
-// API's tokens, sender policies and webhooks (the schema walker is core/config_section.hpp).
+// API's tokens, sender policies, webhooks and Entra sign-in (the schema walker is
+// core/config_section.hpp).
 #include <fstream>
 
+#include "core/acs_username.hpp"
+#include "core/client_assertion.hpp"
 #include "core/config_section.hpp"
 
 namespace bouncegate::config_detail {
@@ -199,6 +202,59 @@ void load_webhooks(Section s, WebhookConfig& w) {
   }
   if (w.backoff_max < w.backoff) s.fail(s.node()["backoff_max"], "backoff_max", "below backoff");
   s.finish();
+}
+
+void load_entra(Section s, EntraConfig& e, bool needed) {
+  s.str("tenant_id", e.tenant_id);
+  s.str("client_id", e.client_id);
+  s.str("token_endpoint", e.token_endpoint);
+  s.str("scope", e.scope);
+  s.str("ca_file", e.ca_file);
+  s.str("assertion_alg", e.assertion_alg);
+  s.duration("refresh_before", e.refresh_before, Millis(0), Millis(86'400'000));
+  s.duration("timeout", e.timeout, Millis(100), Millis(600'000));
+  auto secret = s.get("client_secret_file");
+  if (secret && !secret.IsNull()) {
+    e.client_secret_file = s.scalar(secret, "client_secret_file");
+    e.client_secret = read_secret(s, secret, "client_secret_file", e.client_secret_file);
+    if (e.client_secret.empty()) s.fail(secret, "client_secret_file", "the secret file is empty");
+  }
+  auto cert = s.get("certificate_file");
+  auto key = s.get("private_key_file");
+  if (cert && !cert.IsNull()) {
+    e.certificate_file = s.scalar(cert, "certificate_file");
+    e.certificate_pem = read_secret(s, cert, "certificate_file", e.certificate_file) + "\n";
+    if (!key || key.IsNull())
+      s.fail(cert, "certificate_file", "a certificate needs its private_key_file");
+    e.private_key_file = s.scalar(key, "private_key_file");
+    e.private_key_pem = read_secret(s, key, "private_key_file", e.private_key_file) + "\n";
+    if (auto why = signing_credential_problem(e.certificate_pem, e.private_key_pem))
+      s.fail(cert, "certificate_file", *why);
+  } else if (key && !key.IsNull()) {
+    s.fail(key, "private_key_file", "a private key needs its certificate_file");
+  }
+  s.finish();
+  if (e.assertion_alg != "PS256" && e.assertion_alg != "RS256")
+    s.fail(s.node()["assertion_alg"], "assertion_alg", "expected PS256 or RS256");
+  if (!e.token_endpoint.empty() && e.token_endpoint.rfind("https://", 0) != 0)
+    s.fail(s.node()["token_endpoint"], "token_endpoint",
+           "expected https://...: the client secret or assertion goes to it");
+  if (!needed && e.client_id.empty()) return;
+  // Where a missing or wrong value is reported: the key when it is there, else the section.
+  auto at = [&](const char* key) {
+    const YAML::Node& n = s.node();
+    return n && n.IsMap() && n[key] ? n[key] : n;
+  };
+  if (!is_guid(e.client_id))
+    s.fail(at("client_id"), "client_id", "expected the application (client) id, a GUID");
+  if (e.tenant_id.empty() ||
+      e.tenant_id.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != std::string::npos)
+    s.fail(at("tenant_id"), "tenant_id",
+           "expected the directory (tenant) id, a GUID or a verified domain");
+  if (e.client_secret.empty() == e.certificate_pem.empty())
+    s.fail(at("client_secret_file"), "client_secret_file",
+           "give either client_secret_file or certificate_file with private_key_file");
 }
 
 }  // namespace bouncegate::config_detail

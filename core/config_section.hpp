@@ -181,5 +181,7 @@ void load_escalation(Section s, std::map<OutcomeClass, EscalationPolicy>& out);
 void load_api(Section s, ApiConfig& a);
 void load_policies(Section& top, std::vector<SenderPolicy>& out, const UnsubscribeConfig& u);
 void load_webhooks(Section s, WebhookConfig& w);
+// An Entra application's client-credentials sign-in; `needed`: the section must be complete.
+void load_entra(Section s, EntraConfig& e, bool needed);
 
 }  // namespace bouncegate::config_detail

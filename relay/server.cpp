@@ -12,6 +12,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "relay/fleet_slots.hpp"
+#include "relay/upstream_token.hpp"
 
 namespace bouncegate {
 
@@ -57,7 +58,15 @@ bool same_upstream(const UpstreamConfig& a, const UpstreamConfig& b) {
          a.verify_hostname == b.verify_hostname && a.username == b.username &&
          a.password == b.password && a.helo == b.helo && a.pool_size == b.pool_size &&
          a.pool_idle == b.pool_idle && a.connect_timeout == b.connect_timeout &&
-         a.command_timeout == b.command_timeout && a.data_timeout == b.data_timeout;
+         a.command_timeout == b.command_timeout && a.data_timeout == b.data_timeout &&
+         a.max_connections == b.max_connections && a.connection_wait == b.connection_wait &&
+         a.auth == b.auth && a.entra.tenant_id == b.entra.tenant_id &&
+         a.entra.client_id == b.entra.client_id && a.entra.client_secret == b.entra.client_secret &&
+         a.entra.certificate_pem == b.entra.certificate_pem &&
+         a.entra.private_key_pem == b.entra.private_key_pem &&
+         a.entra.assertion_alg == b.entra.assertion_alg &&
+         a.entra.endpoint() == b.entra.endpoint() && a.entra.scope == b.entra.scope &&
+         a.entra.ca_file == b.entra.ca_file && a.entra.refresh_before == b.entra.refresh_before;
 }
 
 }  // namespace
@@ -69,7 +78,9 @@ RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg
   rt_.cfg = cfg;
   rt_.store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
   fleet_ = std::make_shared<FleetSlots>(rt_);
-  rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream, fleet_);
+  tokens_ = make_bearer_tokens(rt_, cfg->relay.upstream);
+  rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream,
+                                            UpstreamHooks{fleet_, tokens_});
   rt_.access = std::make_shared<AccessList>(cfg->relay.allow);
 }
 
@@ -132,6 +143,7 @@ awaitable<void> RelayServer::sweep_loop() {
     rt_.pool->sweep();
     co_await adopt_shared_pause();
     co_await fleet_->renew();
+    if (tokens_) co_await tokens_->upkeep();
     if (++ticks % kJournalReplaySweeps == 0) co_await replay_journal();
   }
 }
@@ -188,7 +200,9 @@ void RelayServer::reload() {
   // Running sessions keep the snapshot they started with.
   if (!same_upstream(next->relay.upstream, rt_.cfg->relay.upstream)) {
     rt_.pool->clear();
-    rt_.pool = std::make_shared<UpstreamPool>(rt_.io.get_executor(), next->relay.upstream, fleet_);
+    tokens_ = make_bearer_tokens(rt_, next->relay.upstream);
+    rt_.pool = std::make_shared<UpstreamPool>(rt_.io.get_executor(), next->relay.upstream,
+                                              UpstreamHooks{fleet_, tokens_});
   }
   rt_.store = std::make_shared<SuppressionStore>(next->redis, next->suppression);
   rt_.access = std::make_shared<AccessList>(next->relay.allow);

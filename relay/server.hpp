@@ -34,6 +34,7 @@ namespace bouncegate {
 
 class ClientSession;
 class FleetSlots;
+class RelayBearerTokens;
 
 // Checks what the relay needs beyond the config loader (listen addresses, allow list, CA
 // file). Throws ConfigError.
@@ -112,7 +113,8 @@ class RelayServer {
   asio::awaitable<void> drain_loop(std::chrono::steady_clock::time_point deadline);
 
   RelayRuntime rt_;
-  std::shared_ptr<FleetSlots> fleet_;  // upstream.fleet_max_connections, across reloads
+  std::shared_ptr<FleetSlots> fleet_;          // upstream.fleet_max_connections, across reloads
+  std::shared_ptr<RelayBearerTokens> tokens_;  // upstream.auth xoauth2 (null otherwise)
   std::string config_path_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
   asio::steady_timer sweep_timer_;

@@ -266,7 +266,17 @@ awaitable<void> UpstreamConnection::authenticate() {
             mechs[mechs.size() - m.size() - 1] == ' ');
   };
   Reply r;
-  if (offered("PLAIN")) {
+  if (cfg_.auth == "xoauth2") {
+    // RFC 7628-style XOAUTH2 as ACS documents it: user = the SMTP Username, an Entra token.
+    if (!offered("XOAUTH2"))
+      throw UpstreamError(UpstreamFault::auth_failed,
+                          "upstream " + label() + " does not offer AUTH XOAUTH2",
+                          SmtpCommand::auth);
+    const std::string ir = "user=" + cfg_.username + "\x01auth=Bearer " + bearer + "\x01\x01";
+    r = co_await command("AUTH XOAUTH2 " + base64(ir), cfg_.command_timeout);
+    // A refusal comes as a 334 challenge (base64 JSON saying why); an empty line ends it.
+    if (r.code == 334) r = co_await command("", cfg_.command_timeout);
+  } else if (offered("PLAIN")) {
     std::string token = std::string(1, '\0') + cfg_.username + std::string(1, '\0') + cfg_.password;
     r = co_await command("AUTH PLAIN " + base64(token), cfg_.command_timeout);
   } else if (offered("LOGIN")) {
@@ -332,9 +342,12 @@ awaitable<void> UpstreamConnection::open() {
   healthy_ = true;
 }
 
-UpstreamPool::UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg,
-                           std::shared_ptr<SharedConnectionSlots> fleet)
-    : ex_(ex), cfg_(cfg), tls_(asio::ssl::context::tls_client), fleet_(std::move(fleet)) {
+UpstreamPool::UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg, UpstreamHooks hooks)
+    : ex_(ex),
+      cfg_(cfg),
+      tls_(asio::ssl::context::tls_client),
+      fleet_(std::move(hooks.fleet)),
+      tokens_(std::move(hooks.tokens)) {
   SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
   if (!cfg_.ca_file.empty())
     tls_.load_verify_file(cfg_.ca_file);
@@ -414,7 +427,19 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
         if (fleet && !name.empty()) fleet->release(name);
       });
   metrics.set_gauge("bouncegate_relay_upstream_connections_open", *open_);
-  co_await c->open();
+  if (cfg_.auth == "xoauth2") {
+    if (!tokens_)
+      throw UpstreamError(UpstreamFault::auth_failed, "no access token source for xoauth2",
+                          SmtpCommand::auth);
+    c->bearer = co_await tokens_->token();
+  }
+  try {
+    co_await c->open();
+  } catch (const UpstreamError& e) {
+    // A refused token is not offered again: the next connection asks for a new one.
+    if (e.fault == UpstreamFault::auth_failed && !c->bearer.empty()) tokens_->refused(c->bearer);
+    throw;
+  }
   caps_ = c->capabilities();
   metrics.inc("bouncegate_relay_upstream_connections_total", {{"kind", "new"}});
   co_return c;

@@ -70,6 +70,7 @@ class UpstreamConnection {
   // The pool's count of open connections and the fleet slot, both released on destruction.
   std::shared_ptr<void> slot;
   std::chrono::steady_clock::time_point idle_since;
+  std::string bearer;  // upstream.auth xoauth2: the access token to sign in with
 
  private:
   asio::awaitable<void> start_tls();
@@ -97,13 +98,26 @@ class SharedConnectionSlots {
   virtual void release(const std::string& slot) = 0;
 };
 
+// Where an AUTH XOAUTH2 sign-in gets its access token (relay/upstream_token.hpp). token()
+// throws UpstreamError(auth_failed) when there is none; refused() drops one the server refused.
+class BearerTokens {
+ public:
+  virtual ~BearerTokens() = default;
+  virtual asio::awaitable<std::string> token() = 0;
+  virtual void refused(const std::string& token) = 0;
+};
+
+// What the pool asks beyond its own connections; either may be null.
+struct UpstreamHooks {
+  std::shared_ptr<SharedConnectionSlots> fleet;  // the fleet-wide cap, before a new connection
+  std::shared_ptr<BearerTokens> tokens;          // upstream.auth: xoauth2
+};
+
 // Authenticated connections kept for the next transaction. Single-threaded: used only from
 // the relay's io_context.
 class UpstreamPool {
  public:
-  // `fleet` (may be null): the fleet-wide cap, asked before a new connection is opened.
-  UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg,
-               std::shared_ptr<SharedConnectionSlots> fleet = nullptr);
+  UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg, UpstreamHooks hooks = {});
   // A ready connection: an idle one from the pool or a new one. Throws UpstreamError.
   asio::awaitable<std::unique_ptr<UpstreamConnection>> acquire();
   // Back to the pool when healthy (after RSET) and there is room; closed otherwise.
@@ -119,6 +133,7 @@ class UpstreamPool {
   UpstreamConfig cfg_;
   asio::ssl::context tls_;
   std::shared_ptr<SharedConnectionSlots> fleet_;
+  std::shared_ptr<BearerTokens> tokens_;
   std::deque<std::unique_ptr<UpstreamConnection>> idle_;
   UpstreamCapabilities caps_;
   std::shared_ptr<int> open_ = std::make_shared<int>(0);  // busy and idle connections

@@ -7,10 +7,10 @@
 #include <chrono>
 
 #include "core/change_feed.hpp"
+#include "core/http_client.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/webhook_change.hpp"
-#include "web/webhook_client.hpp"
 
 namespace bouncegate::web {
 
@@ -109,7 +109,7 @@ bool WebhookDeliverer::attempt(const WebState& st, const WebhookEndpoint& ep, co
       std::find(ep.changes.begin(), ep.changes.end(), *change) == ep.changes.end())
     return true;
   std::string why;
-  auto url = parse_webhook_url(ep.url, &why);
+  auto url = parse_http_url(ep.url, &why);
   if (!url) return false;  // refused at load; kept pending rather than lost
   const std::string body = webhook_body(ev, *change);
   const int64_t ts = now_ms() / 1000;
@@ -120,12 +120,17 @@ bool WebhookDeliverer::attempt(const WebState& st, const WebhookEndpoint& ep, co
       {"Bouncegate-Change", *change}};
   std::string result;
   try {
-    int status = post_webhook(*url, headers, body, st.config->webhooks.timeout);
+    HttpRequest req;
+    req.headers = std::move(headers);
+    req.body = body;
+    req.timeout = st.config->webhooks.timeout;
+    req.body_limit = 64 * 1024;  // the answer's body is not used; bounded anyway
+    int status = http_request(*url, req).status;
     result = status >= 200 && status < 300 ? "ok" : "http_" + std::to_string(status / 100) + "xx";
     if (result != "ok")
       log_event(LogLevel::warning, "", "webhook refused",
                 {{"endpoint", ep.name}, {"event_id", ev.id}, {"status", std::to_string(status)}});
-  } catch (const WebhookTransportError& e) {
+  } catch (const HttpTransportError& e) {
     result = "transport_error";
     log_event(LogLevel::warning, "", "webhook failed",
               {{"endpoint", ep.name}, {"event_id", ev.id}, {"error", e.what()}});

@@ -95,6 +95,19 @@ bool same_secret(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+// The token endpoint stand-in's list: is `token` issued and not yet expired?
+bool bearer_valid(const std::string& file, const std::string& token) {
+  std::ifstream in(file);
+  std::string t;
+  long long expiry = 0;
+  const long long now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  while (in >> t >> expiry)
+    if (same_secret(t, token)) return now < expiry;
+  return false;
+}
+
 std::string local_part(const std::string& path) {
   std::string p = path;
   size_t lt = p.find('<'), gt = p.find('>');
@@ -223,7 +236,7 @@ void ScriptedUpstream::serve(int fd) {
   };
   if (script_.implicit_tls && (!tls_ctx_ || !tls_on())) return;
   if (!c.send(script_.greeting) || script_.greeting[0] != '2') return;
-  bool authed = script_.password.empty();
+  bool authed = script_.password.empty() && script_.bearer_tokens_file.empty();
   c.idle_close_ms = script_.idle_close_ms;
   std::vector<std::string> rcpts;
   std::string sender;
@@ -240,7 +253,10 @@ void ScriptedUpstream::serve(int fd) {
       std::string r = "250-upstream.test";
       for (const auto& k : script_.ehlo_keywords) r += "\r\n250-" + k;
       if (tls_ctx_ && !c.ssl) r += "\r\n250-STARTTLS";
-      if (!script_.password.empty()) r += "\r\n250-AUTH " + script_.auth_mechanisms;
+      if (!script_.bearer_tokens_file.empty())
+        r += "\r\n250-AUTH XOAUTH2";
+      else if (!script_.password.empty())
+        r += "\r\n250-AUTH " + script_.auth_mechanisms;
       r += "\r\n250 HELP";
       c.send(r);
     } else if (cmd == "HELO") {
@@ -253,6 +269,34 @@ void ScriptedUpstream::serve(int fd) {
       std::string rest = line.size() > 5 ? line.substr(5) : "";
       std::string mech = upper(rest.substr(0, rest.find(' ')));
       std::string password;
+      if (!script_.bearer_tokens_file.empty()) {
+        std::string b64 =
+            rest.find(' ') == std::string::npos ? "" : rest.substr(rest.find(' ') + 1);
+        std::string ir = mech == "XOAUTH2" ? unbase64(b64) : "";
+        const std::string want_user = "user=" + script_.xoauth2_user + "\x01auth=Bearer ";
+        bool ok = ir.rfind(want_user, 0) == 0 && ir.size() >= want_user.size() + 2 &&
+                  ir.compare(ir.size() - 2, 2, "\x01\x01") == 0 &&
+                  bearer_valid(script_.bearer_tokens_file,
+                               ir.substr(want_user.size(), ir.size() - want_user.size() - 2));
+        if (mech != "XOAUTH2") {
+          c.send("504 5.5.4 Unrecognized authentication type");
+        } else if (ok) {
+          authed = true;
+          c.send("235 2.7.0 Authentication successful");
+        } else {
+          ++auth_failures_;
+          // The error challenge: base64 of {"status":"401","schemes":"bearer","scope":...}
+          c.send(
+              "334 "
+              "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczovL2NvbW11bmljYXRp"
+              "b24uYXp1cmUuY29tLy5kZWZhdWx0In0=");
+          std::string empty;
+          if (!c.read_line(empty)) return;
+          c.send(empty.empty() ? "535 5.7.3 Authentication unsuccessful"
+                               : "501 5.5.2 expected an empty line after the error challenge");
+        }
+        continue;
+      }
       if ((" " + upper(script_.auth_mechanisms) + " ").find(" " + mech + " ") ==
           std::string::npos) {
         c.send("504 5.5.4 Unrecognized authentication type");

@@ -39,6 +39,11 @@ struct UpstreamScript {
   std::string tls_cert, tls_key;  // PEM files; empty: no STARTTLS offered
   bool implicit_tls = false;
   std::string password;  // non-empty: AUTH required, any user name with this password
+  // Non-empty: AUTH required by XOAUTH2 (offered alone) as xoauth2_user, with a bearer token
+  // listed in this file as "TOKEN EXPIRY_MS" lines (written by tests/web/token_endpoint.py);
+  // a token not listed or past its expiry gets the 334 error challenge, then 535.
+  std::string bearer_tokens_file;
+  std::string xoauth2_user;
   std::string auth_mechanisms = "PLAIN LOGIN";  // offered after AUTH; others get 504
   std::string capture_dir;                      // non-empty: each accepted message is written there
   int idle_close_ms = 0;  // > 0: a connection idle this long gets 421 4.4.2 and is closed
