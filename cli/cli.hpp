@@ -104,5 +104,6 @@ int cmd_report(Context& ctx);  // report.cpp
 int cmd_stats(Context& ctx);   // stats.cpp
 int cmd_ingest(Context& ctx);  // ingest.cpp: DSN/ARF on stdin (Postfix pipe)
 int cmd_token(Context& ctx);   // token.cpp: seal/open unsubscribe tokens
+int cmd_acs(Context& ctx);     // acs.cpp: pull ACS's customer-managed suppression lists
 
 }  // namespace bouncegate::cli

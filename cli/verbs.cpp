@@ -113,6 +113,12 @@ const std::vector<VerbSpec>& verb_table() {
        "seal or open one-click unsubscribe tokens",
        {{"list", "ID", "with seal: the list the token unsubscribes from"}},
        cmd_token},
+      {"acs",
+       "pull ACTION",
+       "pull: import the addresses ACS's customer-managed suppression lists hold "
+       "(acs.suppression_lists) as permanent entries; repeating it adds nothing twice",
+       {{"dry-run", "", "list what would be added, write nothing"}},
+       cmd_acs},
       {"ingest",
        "[ENVELOPE-RECIPIENT]",
        "record a DSN or ARF report read on stdin (the Postfix pipe target)",

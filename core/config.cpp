@@ -458,6 +458,7 @@ std::shared_ptr<const Config> load_config_text(const std::string& yaml, const st
     load_web(top.sub("web"), cfg->web);
     load_unsubscribe(top.sub("unsubscribe"), cfg->unsubscribe);
     load_webhooks(top.sub("webhooks"), cfg->webhooks);
+    load_acs(top.sub("acs"), cfg->acs);
     load_policies(top, cfg->policies, cfg->unsubscribe);
     auto fb = top.sub("feedback");
     fb.boolean("require_match", cfg->feedback.require_match);

@@ -279,6 +279,33 @@ struct WebhookConfig {
   std::string consumer;                           // consumer name; empty: the host name
 };
 
+// acs.suppression_lists: ACS's customer-managed suppression lists (Azure Resource Manager
+// suppressionLists / suppressionListAddresses of an Email Communication Services domain).
+struct AcsListTarget {
+  std::string domain;     // the sending domain's resource name (e.g. mail.example.com)
+  std::string list;       // the suppressionLists resource name ([A-Za-z0-9-]+)
+  std::string list_name;  // properties.listName: a sender username; "" = every sender
+};
+struct AcsListsConfig {
+  std::string subscription_id, resource_group, email_service;
+  std::vector<AcsListTarget> targets;
+  bool push = false;  // permanent decisions go to every target list (bouncegate-web)
+  // Unsubscribes from these lists are pushed too ("*": the every-list unsubscribe); an ACS
+  // list stops every message of its senders, so the default pushes only "*".
+  std::vector<std::string> unsubscribe_lists{"*"};
+  std::string endpoint = "https://management.azure.com";  // a stand-in in tests
+  std::string ca_file;  // for the endpoint; empty: the system store
+  std::string api_version = "2025-09-01";
+  EntraConfig entra;               // scope https://management.azure.com/.default
+  double requests_per_second = 5;  // ARM allows writes at 10/s per principal; leave headroom
+  int max_attempts = 6;            // per request: 429 (Retry-After), 5xx, transport errors
+  Millis retry_max{std::chrono::seconds(60)};  // the longest Retry-After honoured at once
+  bool configured() const { return !targets.empty(); }
+};
+struct AcsConfig {
+  AcsListsConfig suppression_lists;
+};
+
 struct Config {
   std::string source_file;
   RedisConfig redis;
@@ -288,6 +315,7 @@ struct Config {
   RelayConfig relay;
   WebConfig web;
   WebhookConfig webhooks;
+  AcsConfig acs;
   std::vector<SenderPolicy> policies;  // first match wins
   UnsubscribeConfig unsubscribe;
   FeedbackConfig feedback;

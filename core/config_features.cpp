@@ -257,4 +257,71 @@ void load_entra(Section s, EntraConfig& e, bool needed) {
            "give either client_secret_file or certificate_file with private_key_file");
 }
 
+void load_acs(Section s, AcsConfig& a) {
+  Section l = s.sub("suppression_lists");
+  AcsListsConfig& c = a.suppression_lists;
+  l.str("subscription_id", c.subscription_id);
+  l.str("resource_group", c.resource_group);
+  l.str("email_service", c.email_service);
+  l.boolean("push", c.push);
+  l.strings("unsubscribe_lists", c.unsubscribe_lists);
+  l.str("endpoint", c.endpoint);
+  l.str("ca_file", c.ca_file);
+  l.str("api_version", c.api_version);
+  l.integer("max_attempts", c.max_attempts, 1, 100);
+  l.duration("retry_max", c.retry_max, Millis(0), Millis(3'600'000));
+  int rps = static_cast<int>(c.requests_per_second);
+  l.integer("requests_per_second", rps, 1, 100);
+  c.requests_per_second = rps;
+  auto targets = l.get("lists");
+  const bool any = targets && !targets.IsNull();
+  if (any) {
+    if (!targets.IsSequence()) l.fail(targets, "lists", "expected a list");
+    for (size_t i = 0; i < targets.size(); ++i) {
+      Section t(targets[i], l.join("lists") + "[" + std::to_string(i) + "]", l.file());
+      AcsListTarget target;
+      t.str("domain", target.domain);
+      t.str("list", target.list);
+      t.str("list_name", target.list_name);
+      t.finish();
+      if (target.domain.empty() || target.domain.find('/') != std::string::npos)
+        t.fail(targets[i], "domain", "each list needs the domain resource's name");
+      if (target.list.empty() || target.list.size() > 253 ||
+          target.list.find_first_not_of(
+              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+              std::string::npos)
+        t.fail(targets[i], "list", "a suppression list name is 1-253 letters, digits or '-'");
+      c.targets.push_back(target);
+    }
+  }
+  c.entra.scope = "https://management.azure.com/.default";
+  if (any && !l.has("entra"))
+    l.fail(targets, "lists",
+           "the lists need an entra: section (an application with rights on the domain)");
+  load_entra(l.sub("entra"), c.entra, any);
+  l.finish();
+  if (!any) {
+    if (c.push) l.fail(l.node()["push"], "push", "push needs lists to push to");
+    s.finish();
+    return;
+  }
+  auto at = [&](const char* key) {
+    const YAML::Node& n = l.node();
+    return n[key] ? n[key] : n;
+  };
+  if (!is_guid(c.subscription_id))
+    l.fail(at("subscription_id"), "subscription_id", "expected the Azure subscription id, a GUID");
+  auto plain = [](const std::string& v) {
+    return !v.empty() && v.find_first_of("/?#% ") == std::string::npos;
+  };
+  if (!plain(c.resource_group))
+    l.fail(at("resource_group"), "resource_group", "expected the resource group's name");
+  if (!plain(c.email_service))
+    l.fail(at("email_service"), "email_service",
+           "expected the Email Communication Services resource's name");
+  if (c.endpoint.rfind("https://", 0) != 0)
+    l.fail(at("endpoint"), "endpoint", "expected https://...: a bearer token goes to it");
+  s.finish();
+}
+
 }  // namespace bouncegate::config_detail

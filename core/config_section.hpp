@@ -183,5 +183,6 @@ void load_policies(Section& top, std::vector<SenderPolicy>& out, const Unsubscri
 void load_webhooks(Section s, WebhookConfig& w);
 // An Entra application's client-credentials sign-in; `needed`: the section must be complete.
 void load_entra(Section s, EntraConfig& e, bool needed);
+void load_acs(Section s, AcsConfig& a);
 
 }  // namespace bouncegate::config_detail

@@ -45,8 +45,11 @@ void WebhookDeliverer::run() {
       }
       for (const auto& ep : wc.endpoints) {
         if (stopping_) break;
-        pass(*st, ep);
+        pass(*st, ep.name, [&](const Event& ev) { return attempt(*st, ep, ev); });
       }
+      // ACS's customer-managed suppression lists are one more consumer of the same changes.
+      if (!stopping_ && st->config->acs.suppression_lists.push)
+        pass(*st, kAcsPushGroup, [&](const Event& ev) { return acs_.attempt(*st, ev); });
       if (down) log_event(LogLevel::notice, "", "webhooks: suppression store reachable again");
       down = false;
     } catch (const StoreError& e) {
@@ -62,10 +65,11 @@ void WebhookDeliverer::run() {
   }
 }
 
-void WebhookDeliverer::pass(const WebState& st, const WebhookEndpoint& ep) {
+void WebhookDeliverer::pass(const WebState& st, const std::string& name,
+                            const std::function<bool(const Event&)>& attempt) {
   ChangeFeed& feed = *st.feed;
   const WebhookConfig& wc = st.config->webhooks;
-  const std::string group = "webhook:" + ep.name;
+  const std::string group = "webhook:" + name;
   const std::string consumer = wc.consumer.empty() ? consumer_ : wc.consumer;
   if (!groups_ready_.count(group)) {
     feed.ensure_group(group);
@@ -78,11 +82,10 @@ void WebhookDeliverer::pass(const WebState& st, const WebhookEndpoint& ep) {
     if (p.deliveries >= wc.max_attempts) {
       if (auto ev = feed.claim(group, consumer, p.id, p.idle_ms)) {
         feed.dead_letter(group, *ev, std::to_string(p.deliveries) + " attempts failed");
-        Metrics::instance().inc("bouncegate_webhook_dead_letters_total", {{"endpoint", ep.name}});
-        log_event(LogLevel::error, "", "webhook given up",
-                  {{"endpoint", ep.name},
-                   {"event_id", p.id},
-                   {"attempts", std::to_string(p.deliveries)}});
+        Metrics::instance().inc("bouncegate_webhook_dead_letters_total", {{"endpoint", name}});
+        log_event(
+            LogLevel::error, "", "webhook given up",
+            {{"endpoint", name}, {"event_id", p.id}, {"attempts", std::to_string(p.deliveries)}});
       }
       continue;
     }
@@ -90,14 +93,14 @@ void WebhookDeliverer::pass(const WebState& st, const WebhookEndpoint& ep) {
     if (p.idle_ms < wait) continue;
     auto ev = feed.claim(group, consumer, p.id, wait);
     if (!ev) continue;
-    if (!attempt(st, ep, *ev)) return;  // the endpoint is failing: no more of it this pass
+    if (!attempt(*ev)) return;  // the endpoint is failing: no more of it this pass
     feed.ack(group, ev->id);
   }
   for (const auto& ev : feed.read_new(group, consumer, kBatch)) {
     if (stopping_) return;  // left pending: delivered after the restart
     // On a failure the rest stays pending (read, not acknowledged) and is retried after the
     // backoff: one failing endpoint costs one timeout per pass, not one per change.
-    if (!attempt(st, ep, ev)) return;
+    if (!attempt(ev)) return;
     feed.ack(group, ev.id);
   }
 }
