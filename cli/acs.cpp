@@ -15,7 +15,7 @@ namespace bouncegate::cli {
 namespace {
 
 struct PullTally {
-  size_t seen = 0, added = 0, present = 0, bad = 0;
+  size_t seen = 0, added = 0, present = 0, bad = 0, own = 0;
 };
 
 }  // namespace
@@ -38,6 +38,15 @@ int cmd_acs(Context& ctx) {
   int status = kOk;
   for (const auto& t : c.targets) {
     const std::string name = t.domain + "/" + t.list;
+    // A list scoped to one sender stops only that sender's mail: pulled as a block for every
+    // sender it would over-suppress, so it is pulled only as unsubscribes from pull_list.
+    if (!t.list_name.empty() && t.pull_list.empty()) {
+      std::cerr << "bouncegate acs pull: " << escape_control(name) << " applies to sender '"
+                << escape_control(t.list_name)
+                << "' only: not pulled (set pull_list to import it as unsubscribes)\n";
+      continue;
+    }
+    const bool as_unsubscribes = !t.list_name.empty();
     PullTally tally;
     std::vector<OutcomeRecord> batch;
     auto flush = [&] {
@@ -45,7 +54,7 @@ int cmd_acs(Context& ctx) {
       batch.clear();
     };
     try {
-      arm.for_each_address(t, [&](const std::string& email) {
+      arm.for_each_address(t, [&](const std::string& resource, const std::string& email) {
         ++tally.seen;
         std::string why;
         auto a = normalize_address(email, &why);
@@ -54,8 +63,20 @@ int cmd_acs(Context& ctx) {
           std::cerr << name << ": skipped '" << escape_control(email) << "': " << why << "\n";
           return;
         }
-        auto existing = ctx.store().get(a->address);
-        if (existing && existing->action == Action::suppress_permanent) {
+        // bouncegate's own pushes: what bouncegate holds decides them, not their copy at ACS
+        // (pulled back, a pushed unsubscribe would come back as a permanent block).
+        if (resource == acs_address_id(a->address)) {
+          ++tally.own;
+          return;
+        }
+        bool present = false;
+        if (as_unsubscribes) {
+          present = ctx.store().unsubscriptions(a->address).count(t.pull_list) > 0;
+        } else {
+          auto existing = ctx.store().get(a->address);
+          present = existing && existing->action == Action::suppress_permanent;
+        }
+        if (present) {
           ++tally.present;  // pulling again changes nothing
           return;
         }
@@ -87,12 +108,15 @@ int cmd_acs(Context& ctx) {
                        .add(dry_run ? "would_add" : "added", static_cast<int64_t>(tally.added))
                        .add("already_suppressed", static_cast<int64_t>(tally.present))
                        .add("skipped", static_cast<int64_t>(tally.bad))
+                       .add("pushed_by_bouncegate", static_cast<int64_t>(tally.own))
                        .str()
                 << "\n";
     else
       std::cout << name << ": " << tally.seen << " addresses, " << tally.added
                 << (dry_run ? " would be added, " : " added, ") << tally.present
-                << " already suppressed permanently, " << tally.bad << " skipped\n";
+                << (as_unsubscribes ? " already unsubscribed, "
+                                    : " already suppressed permanently, ")
+                << tally.own << " pushed by bouncegate, " << tally.bad << " skipped\n";
   }
   return status;
 }

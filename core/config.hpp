@@ -285,6 +285,9 @@ struct AcsListTarget {
   std::string domain;     // the sending domain's resource name (e.g. mail.example.com)
   std::string list;       // the suppressionLists resource name ([A-Za-z0-9-]+)
   std::string list_name;  // properties.listName: a sender username; "" = every sender
+  // `acs pull` of a list scoped to one sender (list_name set): its addresses become
+  // unsubscribes from this bouncegate list; empty: such a list is not pulled.
+  std::string pull_list;
 };
 struct AcsListsConfig {
   std::string subscription_id, resource_group, email_service;

@@ -185,6 +185,8 @@ void load_webhooks(Section s, WebhookConfig& w) {
       if (ep.name.empty() ||
           ep.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_") != std::string::npos)
         e.fail(eps[i], "name", "an endpoint needs a name of lower-case letters, digits, '-', '_'");
+      if (ep.name == "acs-push")
+        e.fail(eps[i], "name", "'acs-push' is the ACS suppression-list push's own consumer group");
       if (!names.insert(ep.name).second)
         e.fail(eps[i], "name", "duplicate endpoint name '" + ep.name + "'");
       if (ep.url.rfind("http://", 0) != 0 && ep.url.rfind("https://", 0) != 0)
@@ -212,7 +214,7 @@ void load_entra(Section s, EntraConfig& e, bool needed) {
   s.str("ca_file", e.ca_file);
   s.str("assertion_alg", e.assertion_alg);
   s.duration("refresh_before", e.refresh_before, Millis(0), Millis(86'400'000));
-  s.duration("timeout", e.timeout, Millis(100), Millis(600'000));
+  s.duration("timeout", e.timeout, Millis(100), Millis(60'000));
   auto secret = s.get("client_secret_file");
   if (secret && !secret.IsNull()) {
     e.client_secret_file = s.scalar(secret, "client_secret_file");
@@ -247,7 +249,7 @@ void load_entra(Section s, EntraConfig& e, bool needed) {
   };
   if (!is_guid(e.client_id))
     s.fail(at("client_id"), "client_id", "expected the application (client) id, a GUID");
-  if (e.tenant_id.empty() ||
+  if (e.tenant_id.empty() || e.tenant_id.find("..") != std::string::npos ||
       e.tenant_id.find_first_not_of(
           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != std::string::npos)
     s.fail(at("tenant_id"), "tenant_id",
@@ -283,8 +285,10 @@ void load_acs(Section s, AcsConfig& a) {
       t.str("domain", target.domain);
       t.str("list", target.list);
       t.str("list_name", target.list_name);
+      t.str("pull_list", target.pull_list);
       t.finish();
-      if (target.domain.empty() || target.domain.find('/') != std::string::npos)
+      if (target.domain.empty() || target.domain == "." || target.domain == ".." ||
+          target.domain.find_first_of("/?#% ") != std::string::npos)
         t.fail(targets[i], "domain", "each list needs the domain resource's name");
       if (target.list.empty() || target.list.size() > 253 ||
           target.list.find_first_not_of(
@@ -312,7 +316,7 @@ void load_acs(Section s, AcsConfig& a) {
   if (!is_guid(c.subscription_id))
     l.fail(at("subscription_id"), "subscription_id", "expected the Azure subscription id, a GUID");
   auto plain = [](const std::string& v) {
-    return !v.empty() && v.find_first_of("/?#% ") == std::string::npos;
+    return !v.empty() && v != "." && v != ".." && v.find_first_of("/?#% ") == std::string::npos;
   };
   if (!plain(c.resource_group))
     l.fail(at("resource_group"), "resource_group", "expected the resource group's name");

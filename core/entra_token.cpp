@@ -40,8 +40,10 @@ TokenAnswer parse_token_answer(int status, const std::string& body) {
   const JsonValue* exp = doc->find("expires_in");
   if (!exp || (exp->type != JsonValue::Type::number && exp->type != JsonValue::Type::string))
     throw EntraTokenError("token endpoint: no expires_in");
-  a.expires_in_s = exp->type == JsonValue::Type::number ? static_cast<int64_t>(exp->number)
-                                                        : std::atoll(exp->text.c_str());
+  const double secs =
+      exp->type == JsonValue::Type::number ? exp->number : std::atof(exp->text.c_str());
+  if (!(secs > 0)) throw EntraTokenError("token endpoint: expires_in is not positive");
+  a.expires_in_s = secs > 86400 ? 86400 : static_cast<int64_t>(secs);  // at most a day
   if (a.expires_in_s <= 0) throw EntraTokenError("token endpoint: expires_in is not positive");
   return a;
 }
@@ -78,26 +80,54 @@ bool EntraTokenSource::due() const {
 }
 
 std::string EntraTokenSource::token() {
-  std::lock_guard<std::mutex> l(mu_);
-  // A due token that has not ended is still good when the endpoint cannot be reached.
-  if (due_locked(now_ms())) {
-    try {
-      fetch_locked();
-    } catch (const EntraTokenError&) {
-      if (token_.empty() || now_ms() >= expires_ms_) throw;
-    }
+  auto current = [&](bool only_if_fresh) -> std::string {
+    std::lock_guard<std::mutex> l(mu_);
+    const int64_t now = now_ms();
+    if (only_if_fresh) return due_locked(now) ? std::string() : token_;
+    // A due token that has not ended is still good while a new one cannot be had.
+    return !token_.empty() && now < expires_ms_ ? token_ : std::string();
+  };
+  if (auto t = current(true); !t.empty()) return t;
+  std::unique_lock<std::timed_mutex> fetching(fetch_mu_, std::try_to_lock);
+  if (!fetching.owns_lock()) {
+    if (auto t = current(false); !t.empty()) return t;
+    const auto wait = std::min<Millis>(cfg_.timeout, Millis(5000));
+    if (!fetching.try_lock_for(wait))
+      throw EntraTokenError("no access token yet: the token endpoint is slow to answer");
   }
-  return token_;
+  if (auto t = current(true); !t.empty()) return t;  // fetched while we waited
+  if (in_failure_gap()) {
+    if (auto t = current(false); !t.empty()) return t;
+    throw EntraTokenError(
+        "no access token: the last request to the token endpoint failed or "
+        "its token was refused less than 5 s ago");
+  }
+  try {
+    fetch();
+  } catch (const EntraTokenError&) {
+    if (auto t = current(false); !t.empty()) return t;
+    throw;
+  }
+  return current(false);
 }
 
 void EntraTokenSource::refresh() {
-  std::lock_guard<std::mutex> l(mu_);
-  fetch_locked();
+  std::unique_lock<std::timed_mutex> fetching(fetch_mu_, std::try_to_lock);
+  if (!fetching.owns_lock()) return;  // someone is asking already
+  if (in_failure_gap()) return;
+  fetch();
 }
 
 void EntraTokenSource::forget(const std::string& token) {
   std::lock_guard<std::mutex> l(mu_);
-  if (token == token_) token_.clear();
+  if (token != token_) return;
+  token_.clear();
+  last_failure_ms_ = now_ms();
+}
+
+bool EntraTokenSource::in_failure_gap() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return last_failure_ms_ != 0 && now_ms() - last_failure_ms_ < kMinFetchGap;
 }
 
 uint64_t EntraTokenSource::fetches() const {
@@ -105,7 +135,7 @@ uint64_t EntraTokenSource::fetches() const {
   return fetches_;
 }
 
-void EntraTokenSource::fetch_locked() {
+void EntraTokenSource::fetch() {
   std::string why;
   auto url = parse_http_url(cfg_.endpoint(), &why);
   if (!url || !url->tls) throw EntraTokenError("token endpoint " + cfg_.endpoint() + ": " + why);
@@ -118,13 +148,21 @@ void EntraTokenSource::fetch_locked() {
   req.ca_file = cfg_.ca_file;
   req.body_limit = 64 * 1024;
   HttpAnswer a;
+  TokenAnswer t;
   try {
-    a = http_request(*url, req);
-  } catch (const HttpTransportError& e) {
-    throw EntraTokenError("token endpoint " + url->host + ": " + e.what());
+    try {
+      a = http_request(*url, req);
+    } catch (const HttpTransportError& e) {
+      throw EntraTokenError("token endpoint " + url->host + ": " + e.what());
+    }
+    t = parse_token_answer(a.status, a.body);
+  } catch (const EntraTokenError&) {
+    std::lock_guard<std::mutex> l(mu_);
+    last_failure_ms_ = now_ms();
+    throw;
   }
+  std::lock_guard<std::mutex> l(mu_);
   ++fetches_;
-  TokenAnswer t = parse_token_answer(a.status, a.body);
   token_ = t.access_token;
   got_ms_ = asked;
   expires_ms_ = asked + t.expires_in_s * 1000;

@@ -773,7 +773,6 @@ std::string slots_key(const RedisConfig& rc) {
 bool SuppressionStore::claim_upstream_slot(const std::string& member, int max, Millis ttl) {
   store_scripts::Args a(store_scripts::kSlots);
   a.set("op", "claim")
-      .set("now", std::to_string(now_ms()))
       .set("ttl", std::to_string(ttl.count()))
       .set("max", std::to_string(max))
       .set("member", member);
@@ -781,11 +780,11 @@ bool SuppressionStore::claim_upstream_slot(const std::string& member, int max, M
   return v.type == RedisValue::integer && v.integer_value == 1;
 }
 
-void SuppressionStore::renew_upstream_slots(const std::vector<std::string>& members, Millis ttl) {
+void SuppressionStore::renew_upstream_slots(const std::vector<std::string>& members, Millis ttl,
+                                            bool readd) {
   if (members.empty()) return;
   store_scripts::Args a(store_scripts::kSlots);
-  a.set("op", "renew")
-      .set("now", std::to_string(now_ms()))
+  a.set("op", readd ? "readd" : "renew")
       .set("ttl", std::to_string(ttl.count()))
       .set("max", "0")
       .set("member", "");
@@ -795,7 +794,7 @@ void SuppressionStore::renew_upstream_slots(const std::vector<std::string>& memb
 void SuppressionStore::release_upstream_slots(const std::vector<std::string>& members) {
   if (members.empty()) return;
   store_scripts::Args a(store_scripts::kSlots);
-  a.set("op", "release").set("now", "0").set("ttl", "0").set("max", "0").set("member", "");
+  a.set("op", "release").set("ttl", "0").set("max", "0").set("member", "");
   run_script(store_scripts::kSlots, {slots_key(redis_cfg_)}, a.done(members));
 }
 

@@ -107,9 +107,11 @@ class SuppressionStore {
   void share_pause(Millis pause);
   int64_t shared_pause_until();
   // The fleet's upstream connection slots (bg:upstream:slots): claim one for `member` when
-  // fewer than `max` are held (true), renew the lapse time of those a relay holds, release.
+  // fewer than `max` are held (true), renew the lapse time of those a relay holds (`readd`:
+  // also those that lapsed, after Redis was out of reach), release.
   bool claim_upstream_slot(const std::string& member, int max, Millis ttl);
-  void renew_upstream_slots(const std::vector<std::string>& members, Millis ttl);
+  void renew_upstream_slots(const std::vector<std::string>& members, Millis ttl,
+                            bool readd = false);
   void release_upstream_slots(const std::vector<std::string>& members);
   void ping();
 

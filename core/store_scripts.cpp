@@ -102,7 +102,7 @@ std::vector<Script> build() {
        std::string(lua::sweep_lua),
        ""},
       // The fleet's upstream connection slots (relay.upstream.fleet_max_connections).
-      {"slots", {"slots"}, {"op", "now", "ttl", "max", "member"}, std::string(lua::slots_lua), ""},
+      {"slots", {"slots"}, {"op", "ttl", "max", "member"}, std::string(lua::slots_lua), ""},
   };
   for (auto& s : v) {
     std::string prelude = "local KEY = {";

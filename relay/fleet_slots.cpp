@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "core/client_assertion.hpp"  // random_uuid
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
@@ -16,7 +17,8 @@ namespace {
 std::string process_name() {
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host) + ":" + std::to_string(getpid()) + ":";
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + random_uuid().substr(0, 8) +
+         ":";
 }
 }  // namespace
 
@@ -69,14 +71,18 @@ void FleetSlots::release(const std::string& slot) {
 awaitable<void> FleetSlots::renew() {
   if (held_.empty()) co_return;
   auto store = rt_.store;
-  auto push = [store, names = std::vector<std::string>(held_.begin(), held_.end())] {
-    store->renew_upstream_slots(names, kFleetSlotTtl);
+  // Only slots still there are renewed, so a release that overtakes this call wins; after a
+  // failed renewal the slots of connections still open are added back.
+  auto push = [store, readd = renew_failed_,
+               names = std::vector<std::string>(held_.begin(), held_.end())] {
+    store->renew_upstream_slots(names, kFleetSlotTtl, readd);
     return true;
   };
   try {
     co_await rt_.offload(push);
+    renew_failed_ = false;
   } catch (const std::exception&) {
-    // Redis down: the slots lapse unless it returns within kFleetSlotTtl; renew re-adds them.
+    renew_failed_ = true;  // Redis down: the slots lapse unless it returns within kFleetSlotTtl
   }
 }
 

@@ -29,7 +29,8 @@ class FleetSlots : public SharedConnectionSlots {
 
  private:
   RelayRuntime& rt_;
-  std::string prefix_;  // host:pid: of this process
+  std::string prefix_;  // host:pid:nonce: of this process (containers share host names and pids)
+  bool renew_failed_ = false;  // the last renewal did not reach Redis: the next one re-adds
   uint64_t serial_ = 0;
   std::set<std::string> held_;
 };

@@ -143,7 +143,10 @@ awaitable<void> RelayServer::sweep_loop() {
     rt_.pool->sweep();
     co_await adopt_shared_pause();
     co_await fleet_->renew();
-    if (tokens_) co_await tokens_->upkeep();
+    // Renewed on the side: a slow token endpoint never holds up this loop (slot renewals,
+    // the fleet pause); the coroutine owns its token source, which a reload may replace.
+    if (tokens_ && !tokens_->renewing())
+      asio::co_spawn(rt_.io, renew_tokens(tokens_), asio::detached);
     if (++ticks % kJournalReplaySweeps == 0) co_await replay_journal();
   }
 }
@@ -211,8 +214,10 @@ void RelayServer::reload() {
 }
 
 RelayServer::~RelayServer() {
-  rt_.pool.reset();  // its idle connections give their fleet slots back first
+  // Every slot still held goes back in one call; the idle connections closed after it find
+  // their names already given back.
   fleet_->release_all();
+  rt_.pool.reset();
 }
 
 void RelayServer::drain(Millis bound) {

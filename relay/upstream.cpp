@@ -393,6 +393,13 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
     }
     metrics.inc("bouncegate_relay_upstream_connection_waits_total", {{"result", "got"}});
   }
+  // This relay's count is taken before the fleet is asked: sessions waiting for a fleet slot
+  // hold their place under max_connections, so together they never open more than it.
+  ++*open_;
+  auto counted = std::shared_ptr<void>(nullptr, [open = open_](void*) {
+    --*open;
+    Metrics::instance().set_gauge("bouncegate_relay_upstream_connections_open", *open);
+  });
   // The fleet's cap (upstream.fleet_max_connections): a slot in Redis before connecting; while
   // every slot is taken, a connection of this relay coming back idle serves as well.
   std::optional<std::string> fleet_slot;
@@ -403,7 +410,10 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
     for (;;) {
       fleet_slot = co_await fleet_->claim();
       if (fleet_slot) break;
-      if (!idle_.empty()) co_return co_await acquire();
+      if (!idle_.empty()) {
+        counted.reset();
+        co_return co_await acquire();
+      }
       if (std::chrono::steady_clock::now() >= until) {
         metrics.inc("bouncegate_relay_upstream_connection_waits_total",
                     {{"result", "fleet_timeout"}});
@@ -418,14 +428,15 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
     if (waited)
       metrics.inc("bouncegate_relay_upstream_connection_waits_total", {{"result", "fleet_got"}});
   }
-  auto c = std::make_unique<UpstreamConnection>(ex_, tls_, cfg_);
-  ++*open_;
-  c->slot = std::shared_ptr<void>(
-      nullptr, [open = open_, fleet = fleet_, name = fleet_slot.value_or("")](void*) {
-        --*open;
-        Metrics::instance().set_gauge("bouncegate_relay_upstream_connections_open", *open);
+  // From here the slot (count and fleet name) is released whatever happens, also when the
+  // connection cannot be made.
+  auto slot = std::shared_ptr<void>(
+      nullptr, [counted, fleet = fleet_, name = fleet_slot.value_or("")](void*) {
         if (fleet && !name.empty()) fleet->release(name);
       });
+  counted.reset();
+  auto c = std::make_unique<UpstreamConnection>(ex_, tls_, cfg_);
+  c->slot = std::move(slot);
   metrics.set_gauge("bouncegate_relay_upstream_connections_open", *open_);
   if (cfg_.auth == "xoauth2") {
     if (!tokens_)
@@ -436,8 +447,11 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
   try {
     co_await c->open();
   } catch (const UpstreamError& e) {
-    // A refused token is not offered again: the next connection asks for a new one.
-    if (e.fault == UpstreamFault::auth_failed && !c->bearer.empty()) tokens_->refused(c->bearer);
+    // A token the upstream refused (a 5xx answer to AUTH) is not offered again: the next
+    // connection asks for a new one. A lost connection or a 4xx says nothing about the token.
+    if (e.fault == UpstreamFault::auth_failed && !c->bearer.empty() && e.reply &&
+        e.reply->code >= 500)
+      tokens_->refused(c->bearer);
     throw;
   }
   caps_ = c->capabilities();

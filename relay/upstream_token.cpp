@@ -28,8 +28,17 @@ void RelayBearerTokens::refused(const std::string& token) {
   Metrics::instance().inc("bouncegate_relay_entra_tokens_total", {{"result", "refused"}});
 }
 
+awaitable<void> renew_tokens(std::shared_ptr<RelayBearerTokens> t) {
+  co_await t->upkeep();
+}
+
 awaitable<void> RelayBearerTokens::upkeep() {
-  if (!source_->due()) co_return;
+  if (renewing_ || !source_->due()) co_return;
+  renewing_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{renewing_};
   auto source = source_;
   auto renew = [source] {
     source->refresh();

@@ -19,12 +19,17 @@ class RelayBearerTokens : public BearerTokens {
   void refused(const std::string& token) override;
   // Renews a token that is due, so a new connection never waits for the endpoint.
   asio::awaitable<void> upkeep();
+  bool renewing() const { return renewing_; }
 
  private:
   RelayRuntime& rt_;
   std::shared_ptr<EntraTokenSource> source_;
-  bool failing_ = false;  // the last renewal failed (logged once until one succeeds)
+  bool failing_ = false;   // the last renewal failed (logged once until one succeeds)
+  bool renewing_ = false;  // an upkeep is running (one at a time)
 };
+
+// Runs t->upkeep() holding t, for co_spawn from the relay's once-a-second loop.
+asio::awaitable<void> renew_tokens(std::shared_ptr<RelayBearerTokens> t);
 
 // A token source when `u` signs in with xoauth2; null otherwise.
 std::shared_ptr<RelayBearerTokens> make_bearer_tokens(RelayRuntime& rt, const UpstreamConfig& u);

@@ -9,8 +9,9 @@
 namespace bouncegate::web {
 
 namespace {
-// A removal is pushed only when nothing bouncegate still holds would have pushed the address:
-// a resubscribe from one list leaves a complaint's permanent entry in force at ACS too.
+// What bouncegate holds now decides, not the change alone: a put is sent only while the
+// address is still held (so a retried put never undoes a later remove), a removal only when
+// nothing held would push it (a resubscribe from one list leaves a complaint in force).
 bool still_blocked(SuppressionStore& store, const AcsListsConfig& c, const std::string& addr) {
   auto e = store.get(addr);
   if (e && e->action == Action::suppress_permanent) return true;
@@ -26,11 +27,11 @@ bool AcsListPusher::attempt(const WebState& st, const Event& ev) {
   auto change = acs_list_change(ev, c);
   if (!change) return true;
   const bool put = change->op == AcsListChange::Op::put;
-  if (!put && still_blocked(*st.store, c, change->address)) return true;
+  if (put != still_blocked(*st.store, c, change->address)) return true;  // overtaken
   auto& metrics = Metrics::instance();
   try {
     if (built_for_ != st.config || !arm_) {
-      arm_ = std::make_unique<ArmClient>(c);
+      arm_ = std::make_unique<ArmClient>(c, stop_, kPushAttempts);
       built_for_ = st.config;
     }
     for (const auto& t : c.targets) {

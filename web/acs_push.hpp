@@ -3,6 +3,7 @@
 // change is acknowledged only after every target list took it.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -17,10 +18,16 @@ inline constexpr const char* kAcsPushGroup = "acs-push";
 
 class AcsListPusher {
  public:
+  // `stop`: the deliverer's stop flag, which ends a wait for a retry at once.
+  explicit AcsListPusher(const std::atomic<bool>* stop) : stop_(stop) {}
   // True when the change is done with: pushed to every list, or nothing to push.
   bool attempt(const WebState& st, const Event& ev);
 
  private:
+  // Attempts per request within one pass; a change that still fails stays pending and is
+  // retried with the webhooks' backoff (a pass is never held for minutes).
+  static constexpr int kPushAttempts = 2;
+  const std::atomic<bool>* stop_;
   std::shared_ptr<const Config> built_for_;
   std::unique_ptr<ArmClient> arm_;
 };

@@ -35,9 +35,9 @@ class WebhookDeliverer {
   // Sends one event; true when it is done with (delivered, or not a change for this endpoint).
   bool attempt(const WebState& st, const WebhookEndpoint& ep, const Event& ev);
 
-  AcsListPusher acs_;
   Snapshot snapshot_;
   std::atomic<bool> stopping_{false};
+  AcsListPusher acs_{&stopping_};
   std::thread thread_;
   std::set<std::string> groups_ready_;
   std::string consumer_;

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/acs_lists.hpp"
+#include "core/config.hpp"
 #include "core/json_parse.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
@@ -33,10 +34,10 @@ class AcsLists : public ::testing::Test {
     std::ofstream(tokens_).close();
     tport_ = free_port();
     endpoint_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{"python3", source_path("tests/web/token_endpoint.py"),
-                                 std::to_string(tport_), ca_.server_cert, ca_.server_key, kClientId,
-                                 kSecret, ca_.server_cert, "3600", tokens_,
-                                 dir_.path() + "/token-requests.jsonl"},
+        std::vector<std::string>{
+            "python3", source_path("tests/web/token_endpoint.py"), std::to_string(tport_),
+            ca_.server_cert, ca_.server_key, kClientId, kSecret, ca_.server_cert, "3600", tokens_,
+            dir_.path() + "/token-requests.jsonl", "https://management.azure.com/.default"},
         dir_.path() + "/endpoint.log");
     ASSERT_TRUE(wait_for_port(tport_, 10000)) << endpoint_->log();
     aport_ = free_port();
@@ -59,7 +60,8 @@ class AcsLists : public ::testing::Test {
                         "\n    requests_per_second: 50\n    retry_max: 500ms\n    max_attempts: 4\n"
                         "    lists:\n"
                         "      - {domain: mail.example.com, list: bouncegate, list_name: ''}\n"
-                        "      - {domain: news.example.com, list: bg-news, list_name: news}\n"
+                        "      - {domain: news.example.com, list: bg-news, list_name: news, "
+                        "pull_list: news}\n"
                         "    entra:\n      tenant_id: " +
                         kTenant + "\n      client_id: " + kClientId +
                         "\n      client_secret_file: arm.secret\n      token_endpoint: "
@@ -156,8 +158,16 @@ TEST_F(AcsLists, PullImportsEveryPageOnceAndADryRunWritesNothing) {
   EXPECT_NE(show.out.find("suppress_permanent"), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("on ACS suppression list mail.example.com/bouncegate"), std::string::npos)
       << show.out;
-  // Paged by two: three pages for the first list, one for the second, each read once.
-  EXPECT_GE(arm_requests("skipToken=4"), 2);
+  // Paged by two: three pages for the first list, one for the second, each read once (the
+  // dry run and the pull: twice in all).
+  EXPECT_EQ(arm_requests("skipToken=4"), 2);
+  EXPECT_EQ(arm_requests("skipToken=2"), 2);
+  // The sender-scoped list comes in as unsubscribes from its bouncegate list, not as a block.
+  RunResult news = cli({"show", "news@example.net"});
+  EXPECT_EQ(news.exit_code, 0) << news.out;
+  EXPECT_NE(news.out.find("news"), std::string::npos) << news.out;
+  RunResult gate_other = cli({"gate", "news@example.net"});
+  EXPECT_EQ(gate_other.exit_code, 0) << "other senders' mail still passes: " << gate_other.out;
 
   RunResult again = cli({"acs", "pull"});
   EXPECT_NE(again.out.find("5 addresses, 0 added, 4 already suppressed permanently"),
@@ -211,6 +221,21 @@ TEST_F(AcsLists, PermanentDecisionsArePushedAndReleasesRemoved) {
   EXPECT_EQ(arm_requests("bg-news?api-version=2025-09-01\", \"status\": 201"), 1)
       << "the list is created once";
 
+  // Resubscribed from "*" while a complaint still holds it: it stays on the lists.
+  ASSERT_EQ(cli({"add", "both@example.org", "--class", "complaint"}).exit_code, 0);
+  ASSERT_EQ(cli({"add", "both@example.org", "--class", "unsubscribe"}).exit_code, 0);
+  ASSERT_EQ(cli({"resubscribe", "both@example.org", "--list", "*"}).exit_code, 0);
+  ASSERT_EQ(cli({"add", "marker@example.org", "--class", "complaint"}).exit_code, 0);
+  EXPECT_TRUE(eventually([&] {
+    return on_list("news.example.com/bg-news").count("marker@example.org") == 1;
+  })) << web.log();
+  EXPECT_EQ(on_list("news.example.com/bg-news").count("both@example.org"), 1u);
+  // bouncegate's own pushes are not pulled back as blocks of their own.
+  RunResult pull = cli({"acs", "pull"});
+  EXPECT_NE(pull.out.find("mail.example.com/bouncegate: 4 addresses, 0 added"), std::string::npos)
+      << pull.out;
+  EXPECT_NE(pull.out.find("4 pushed by bouncegate"), std::string::npos) << pull.out;
+
   ASSERT_EQ(cli({"remove", "angry@example.org"}).exit_code, 0);
   EXPECT_TRUE(eventually([&] {
     return on_list("mail.example.com/bouncegate").count("angry@example.org") == 0 &&
@@ -245,6 +270,51 @@ TEST_F(AcsLists, PulledAddressesAreNotPushedBack) {
                    "Microsoft.Communication/emailServices/mail-es/domains/"
                    "news.example.com/suppressionLists/bg-news/suppressionListAddresses"),
       1);
+}
+
+}  // namespace
+}  // namespace bouncegate::test
+
+namespace bouncegate::test {
+namespace {
+
+std::string config_error(TempDir& dir, const std::string& yaml) {
+  dir.file("s", "0123456789abcdef0123\n");
+  try {
+    load_config(dir.file("bouncegate.yaml", "redis: {address: 127.0.0.1:1}\n" + yaml));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(AcsListsConfig, BadSectionsAreRefusedWithTheirLine) {
+  TempDir dir;
+  const std::string entra = std::string("    entra: {tenant_id: ") + kTenant +
+                            ", client_id: " + kClientId + ", client_secret_file: s}\n";
+  const std::string head = std::string("acs:\n  suppression_lists:\n    subscription_id: ") +
+                           kSubscription + "\n    resource_group: rg\n    email_service: es\n";
+  EXPECT_EQ(config_error(dir, head + "    lists: [{domain: d.example, list: bg}]\n" + entra), "");
+  EXPECT_NE(config_error(dir, head + "    lists: [{domain: d.example, list: bg}]\n")
+                .find("need an entra: section"),
+            std::string::npos);
+  EXPECT_NE(config_error(dir, head + "    lists: [{domain: d.example, list: 'b g'}]\n" + entra)
+                .find("bouncegate.yaml:7:"),
+            std::string::npos);
+  EXPECT_NE(config_error(dir, head + "    lists: [{domain: '..', list: bg}]\n" + entra)
+                .find("domain resource's name"),
+            std::string::npos);
+  EXPECT_NE(config_error(dir, "acs:\n  suppression_lists: {push: true}\n").find("push needs lists"),
+            std::string::npos);
+  EXPECT_NE(config_error(dir, head + "    endpoint: http://arm.example\n" +
+                                  "    lists: [{domain: d.example, list: bg}]\n" + entra)
+                .find("expected https://"),
+            std::string::npos);
+  EXPECT_NE(config_error(dir,
+                         "webhooks:\n  endpoints:\n    - {name: acs-push, url: "
+                         "'https://h.example/x', secret_file: s}\n")
+                .find("'acs-push' is the ACS suppression-list push's own consumer group"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -40,10 +40,10 @@ class RelayXoauth2 : public ::testing::Test {
     std::ofstream(tokens_).close();
     tport_ = free_port();
     endpoint_ = std::make_unique<DaemonProcess>(
-        std::vector<std::string>{"python3", source_path("tests/web/token_endpoint.py"),
-                                 std::to_string(tport_), ca_.server_cert, ca_.server_key, kClientId,
-                                 endpoint_secret, dir_.path() + "/app.pem",
-                                 std::to_string(lifetime_s), tokens_, tlog_},
+        std::vector<std::string>{
+            "python3", source_path("tests/web/token_endpoint.py"), std::to_string(tport_),
+            ca_.server_cert, ca_.server_key, kClientId, endpoint_secret, dir_.path() + "/app.pem",
+            std::to_string(lifetime_s), tokens_, tlog_, "https://communication.azure.com/.default"},
         dir_.path() + "/endpoint.log");
     ASSERT_TRUE(wait_for_port(tport_, 10000)) << endpoint_->log();
     UpstreamScript s;
@@ -131,6 +131,11 @@ TEST_F(RelayXoauth2, AClientSecretSignsInAndTheTokenIsReused) {
             std::string::npos)
       << token_requests()[0];
   EXPECT_EQ(relay_->log().find(kSecret), std::string::npos) << "the secret is never logged";
+  std::ifstream tokens(tokens_);
+  std::string token;
+  tokens >> token;
+  ASSERT_FALSE(token.empty());
+  EXPECT_EQ(relay_->log().find(token), std::string::npos) << "nor the access token";
 }
 
 TEST_F(RelayXoauth2, ATokenIsRenewedBeforeItEnds) {
@@ -179,6 +184,10 @@ TEST_F(RelayXoauth2, ATokenTheUpstreamRefusesIsNotOfferedAgain) {
   Attempt refused = send_one("g@example.net");
   EXPECT_EQ(refused.rcpt.substr(0, 9), "454 4.7.0") << refused.rcpt;
   EXPECT_EQ(upstream_->auth_failures(), 1);
+  // Within 5 s of a refusal the endpoint is not asked again (no request per connection).
+  EXPECT_EQ(send_one("h0@example.net").rcpt.substr(0, 9), "454 4.7.0");
+  EXPECT_EQ(ok_requests(), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5200));
   Attempt next = send_one("h@example.net");
   EXPECT_EQ(next.end.substr(0, 3), "250") << next.rcpt << relay_->log();
   EXPECT_EQ(ok_requests(), 2) << "a new token after the refusal";

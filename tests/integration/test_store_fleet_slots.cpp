@@ -40,14 +40,14 @@ TEST_F(FleetSlotStoreTest, TheCapHoldsAcrossRelaysAndAReleaseFreesASlot) {
 TEST_F(FleetSlotStoreTest, ASlotNotRenewedLapsesAndARenewedOneStays) {
   auto dead = store();  // a relay that stops renewing (killed)
   auto live = store();
-  const Millis ttl = std::chrono::milliseconds(400);
+  const Millis ttl = std::chrono::milliseconds(1500);
   ASSERT_TRUE(dead.claim_upstream_slot("dead:1", 2, ttl));
   ASSERT_TRUE(live.claim_upstream_slot("live:1", 2, ttl));
   for (int i = 0; i < 4; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
     live.renew_upstream_slots({"live:1"}, ttl);
   }
-  // 800 ms on: the dead relay's slot lapsed, the live one's did not.
+  // 2 s on: the dead relay's slot lapsed, the live one's (renewed every 0.5 s) did not.
   EXPECT_TRUE(live.claim_upstream_slot("live:2", 2, ttl));
   EXPECT_FALSE(live.claim_upstream_slot("live:3", 2, ttl));
   EXPECT_EQ(redis_.cli({"ZSCORE", "bg:upstream:slots", "dead:1"}), "\n");
@@ -59,8 +59,19 @@ TEST_F(FleetSlotStoreTest, ARenewAfterALapseTakesTheSlotBack) {
   auto a = store();
   ASSERT_TRUE(a.claim_upstream_slot("a:1", 1, Millis(100)));
   std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  a.renew_upstream_slots({"a:1"}, std::chrono::seconds(30));
+  a.renew_upstream_slots({"a:1"}, std::chrono::seconds(30));  // renew: only while it is there
+  EXPECT_EQ(redis_.cli({"ZCARD", "bg:upstream:slots"}), "0\n");
+  a.renew_upstream_slots({"a:1"}, std::chrono::seconds(30), /*readd=*/true);
   EXPECT_FALSE(a.claim_upstream_slot("b:1", 1, std::chrono::seconds(30)));
+}
+
+TEST_F(FleetSlotStoreTest, ARenewNeverBringsBackASlotGivenBack) {
+  // A relay's renewal and its release of one slot race (two pool threads): the release wins.
+  auto a = store();
+  ASSERT_TRUE(a.claim_upstream_slot("a:1", 1, std::chrono::seconds(30)));
+  a.release_upstream_slots({"a:1"});
+  a.renew_upstream_slots({"a:1"}, std::chrono::seconds(30));
+  EXPECT_TRUE(a.claim_upstream_slot("b:1", 1, std::chrono::seconds(30)));
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ TEST(AcsListShapes, PathsBodiesAndIds) {
   c.subscription_id = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
   c.resource_group = "mail-rg";
   c.email_service = "mail-es";
-  AcsListTarget t{"mail.example.com", "bouncegate", ""};
+  AcsListTarget t{"mail.example.com", "bouncegate", "", ""};
   EXPECT_EQ(acs_address_path(c, t, "a@x.example"),
             "/subscriptions/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/resourceGroups/mail-rg/providers/"
             "Microsoft.Communication/emailServices/mail-es/domains/mail.example.com/"

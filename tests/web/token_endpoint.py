@@ -10,11 +10,12 @@
 # upstream accepts). Anything else gets 400/401 {"error":...,"error_description":...}.
 # Every request is appended to LOG as one JSON line {"ok": bool, "error": ..., "form": {...}}
 # (secrets and assertions replaced by their length).
-# Usage: token_endpoint.py PORT TLS_CERT TLS_KEY CLIENT_ID SECRET CERT_PEM LIFETIME TOKENS LOG
+# Usage: token_endpoint.py PORT TLS_CERT TLS_KEY CLIENT_ID SECRET CERT_PEM LIFETIME TOKENS LOG SCOPE
+# (SCOPE: the one scope it issues tokens for, e.g. https://communication.azure.com/.default)
 import base64, hashlib, json, os, ssl, subprocess, sys, tempfile, time, urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-(port, tls_cert, tls_key, client_id, secret, cert_pem, lifetime, tokens, log) = sys.argv[1:10]
+(port, tls_cert, tls_key, client_id, secret, cert_pem, lifetime, tokens, log, scope) = sys.argv[1:11]
 port, lifetime = int(port), int(lifetime)
 issued = [0]
 
@@ -91,8 +92,7 @@ class Handler(BaseHTTPRequestHandler):
             error = ('unsupported_grant_type', 'AADSTS70003: grant_type')
         elif form.get('client_id') != client_id:
             error = ('unauthorized_client', 'AADSTS700016: application not found')
-        elif form.get('scope') != 'https://communication.azure.com/.default' and \
-                form.get('scope') != 'https://management.azure.com/.default':
+        elif form.get('scope') != scope:
             error = ('invalid_scope', 'AADSTS70011: the scope is not valid')
         elif 'client_secret' in form:
             if form['client_secret'] != secret:
