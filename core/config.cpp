@@ -271,6 +271,18 @@ void load_milter(Section s, MilterConfig& m) {
   s.boolean("gate", m.gate);
   s.duration("timeout", m.timeout, Millis(1000), Millis(86'400'000));
   s.integer("backlog", m.backlog, 1, 65535);
+  s.endpoint("policy_listen", m.policy_listen, true);
+  if (!m.policy_listen.empty()) {
+    std::string why;
+    auto ep = parse_endpoint(m.policy_listen, &why);
+    if (ep && !ep->loopback)
+      s.fail(s.node()["policy_listen"], "policy_listen",
+             "'" + m.policy_listen +
+                 "' is not a loopback address: the policy service answers "
+                 "whoever connects, so it listens beside Postfix only");
+  }
+  s.integer("policy_max_connections", m.policy_max_connections, 1, 10000);
+  s.duration("policy_idle", m.policy_idle, Millis(1000), Millis(86'400'000));
   s.finish();
 }
 

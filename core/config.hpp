@@ -130,6 +130,11 @@ struct MilterConfig {
   bool gate = true;
   Millis timeout{std::chrono::seconds(7200)};
   int backlog = 128;
+  // Postfix's SMTPD access policy delegation (check_policy_service): the same RCPT gate over
+  // connections Postfix keeps open across sessions. Empty: off. Loopback only.
+  std::string policy_listen;
+  int policy_max_connections = 256;               // Postfix opens one per smtpd process
+  Millis policy_idle{std::chrono::seconds(600)};  // longer than smtpd_policy_service_max_idle
 };
 
 // An Entra ID application signing in with the OAuth 2.0 client-credentials grant (ACS SMTP

@@ -14,15 +14,13 @@
 #include "core/policy.hpp"
 #include "core/reply_policy.hpp"
 #include "core/store_failure.hpp"
+#include "milter/gate_log.hpp"
 
 namespace bouncegate::milter {
 namespace {
 
 std::mutex g_runtime_mu;
 std::shared_ptr<const Runtime> g_runtime;
-// True while the store is failing: the first failure of a burst is logged as a warning, the
-// first success after it as a notice.
-std::atomic<bool> g_store_down{false};
 
 struct Recipient {
   std::string raw;      // as given in RCPT TO (what smfi_delrcpt must name)
@@ -77,19 +75,12 @@ sfsistat answer(SMFICTX* ctx, const SmtpReplyText& r) {
   return r.code[0] == '4' ? SMFIS_TEMPFAIL : SMFIS_REJECT;
 }
 
-void store_answered() {
-  if (g_store_down.exchange(false))
-    log_event(LogLevel::notice, "", "suppression store reachable again");
-}
-
 // The one place a store failure becomes a milter answer (milter.on_store_error).
 sfsistat store_failed(SMFICTX* ctx, const ConnectionState& c, const std::string& rcpt,
                       const std::string& what) {
   const MilterConfig& mc = c.rt->config->milter;
   StoreFailureVerdict v = store_failure_verdict(mc.on_store_error, mc.shadow, mc.store_error_reply);
-  if (!g_store_down.exchange(true))
-    log_event(LogLevel::warning, log_id(c.msg), "suppression store unavailable",
-              {{"error", what}, {"on_store_error", std::string(v.mode)}});
+  note_store_failed(log_id(c.msg), what, v.mode);
   if (!v.refuse) {
     log_event(LogLevel::debug, log_id(c.msg), "rcpt=<" + rcpt + "> decision=accept",
               {{"reason", "store unavailable"}});
@@ -100,22 +91,9 @@ sfsistat store_failed(SMFICTX* ctx, const ConnectionState& c, const std::string&
   return answer(ctx, v.reply);
 }
 
-// One line per decision: "ID: rcpt=<a@b> decision=reject class=hard level=2 lease=96h reply=...";
-// `reply` is what the client was told (empty when nothing was refused).
 void log_decision(const MessageState& m, const std::string& rcpt, std::string_view decision,
                   const GateDecision& d, const std::string& reply = "") {
-  std::string line = "rcpt=<" + rcpt + "> decision=" + std::string(decision);
-  if (d.result == GateResult::unsubscribed) {
-    line += " class=unsubscribe list=" + log_quote(d.list);
-  } else if (d.entry) {
-    line += " class=" + log_quote(to_string(d.entry->cls)) +
-            " level=" + std::to_string(d.entry->level) + " lease=" + lease_text(d.entry->ttl_ms);
-  }
-  LogLevel level = d.result == GateResult::pass ? LogLevel::debug : LogLevel::info;
-  if (reply.empty())
-    log_event(level, log_id(m), line);
-  else
-    log_event(level, log_id(m), line, {{"reply", reply}});
+  log_gate_decision(log_id(m), rcpt, decision, d, reply);
 }
 
 // --- callbacks ---
@@ -191,7 +169,7 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
     if (s == SMFIS_CONTINUE) m.recipients.push_back({argv[0], a->address});
     return s;
   }
-  store_answered();
+  note_store_answered();
   if (d.result == GateResult::pass) {
     log_decision(m, a->address, "pass", d);
     m.recipients.push_back({argv[0], a->address});
@@ -258,7 +236,7 @@ sfsistat drop_unsubscribed(SMFICTX* ctx, ConnectionState& c, const UnsubscribeLi
       kept.push_back(r);
       continue;
     }
-    store_answered();
+    note_store_answered();
     if (d.result != GateResult::unsubscribed) {
       kept.push_back(r);
       continue;

@@ -25,6 +25,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "milter/filter.hpp"
+#include "milter/policy_service.hpp"
 
 namespace bouncegate::milter {
 namespace {
@@ -88,6 +89,8 @@ void reload(const std::string& path) {
   try {
     auto rt = build_runtime(path);
     configure_logging(*rt->config);
+    if (rt->config->milter.policy_listen != current_runtime()->config->milter.policy_listen)
+      log_event(LogLevel::warning, "", "milter.policy_listen changes take effect on restart");
     install_runtime(rt);
     log_event(LogLevel::notice, "", "configuration reloaded", {{"file", path}});
   } catch (const std::exception& e) {
@@ -138,6 +141,16 @@ int run(const std::string& config_path) {
     return kExitSoftware;
   }
   disable_nagle_on_listeners();
+  std::unique_ptr<PolicyService> policy;
+  if (!mc.policy_listen.empty()) {
+    try {
+      policy = std::make_unique<PolicyService>(mc.policy_listen, mc.policy_max_connections,
+                                               mc.policy_idle);
+    } catch (const std::exception& e) {
+      log_event(LogLevel::error, "", "cannot start the policy service", {{"error", e.what()}});
+      return kExitUnavailable;
+    }
+  }
 
   pthread_t main_thread = pthread_self();
   int milter_rc = 0;
@@ -150,6 +163,7 @@ int run(const std::string& config_path) {
   log_event(
       LogLevel::notice, "", "started",
       {{"socket", mc.socket},
+       {"policy", mc.policy_listen.empty() ? std::string("off") : mc.policy_listen},
        {"shadow", mc.shadow ? "yes" : "no"},
        {"gate", mc.gate ? "yes" : "no"},
        {"on_store_error", mc.on_store_error == StoreErrorMode::tempfail ? "tempfail" : "accept"}});
@@ -228,6 +242,7 @@ int run(const std::string& config_path) {
   reload_cv.notify_one();
   reloader.join();
   milter.join();
+  if (policy) policy->stop();
   sd_notify(0, "STOPPING=1");
   log_event(LogLevel::notice, "", "stopped");
   return milter_rc == MI_SUCCESS ? 0 : kExitSoftware;
