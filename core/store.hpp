@@ -3,6 +3,7 @@
 // The records it takes and returns are in core/store_records.hpp (no Redis client types).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -148,6 +149,7 @@ class SuppressionStore {
   std::vector<std::string> ladder_args_;
   std::unique_ptr<RedisPool> pool_;
   std::mutex journal_mu_;
+  std::atomic<bool> journal_maybe_{true};  // the journal may hold records (record_or_journal)
 };
 
 }  // namespace bouncegate

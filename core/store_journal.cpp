@@ -46,7 +46,14 @@ std::vector<std::string> split_unesc(const std::string& line) {
 RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
   try {
     auto e = record(o);
-    if (journal_size() > 0) replay_journal();
+    // The journal is looked at only while it may hold something (two stat calls a record
+    // otherwise): from the start until it is seen empty, and again after each append.
+    if (journal_maybe_.load(std::memory_order_relaxed)) {
+      if (journal_size() > 0)
+        replay_journal();
+      else
+        journal_maybe_.store(false, std::memory_order_relaxed);
+    }
     return e;
   } catch (const StoreError&) {
     if (sup_.journal_path.empty()) throw;
@@ -67,6 +74,7 @@ RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
         << '\n';
     out.flush();
     if (!out) throw;
+    journal_maybe_.store(true, std::memory_order_relaxed);
     RecordResult r;
     r.journaled = true;
     return r;

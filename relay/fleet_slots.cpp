@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/client_assertion.hpp"  // random_uuid
+#include "core/host_name.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
@@ -15,10 +16,7 @@ using asio::awaitable;
 
 namespace {
 std::string process_name() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host) + ":" + std::to_string(getpid()) + ":" + random_uuid().substr(0, 8) +
-         ":";
+  return host_name() + ":" + std::to_string(getpid()) + ":" + random_uuid().substr(0, 8) + ":";
 }
 }  // namespace
 

@@ -4,11 +4,31 @@
 
 #include <strings.h>
 
+#include <algorithm>
+#include <cstring>
+
 namespace bouncegate {
 
 size_t MessageStream::feed(std::string_view bytes, std::string& out) {
   size_t used = 0;
   while (used < bytes.size() && !done_) {
+    if (line_len_ > 0 && !cr_pending_ && !dot_pending_ && !failed()) {
+      // Inside a line's text: the run up to the next CR or LF (memchr) is taken whole when it
+      // stays within the line and size limits; what this decides octet by octet (a leading
+      // dot, line ends, a limit reached inside the run) goes the slow way below.
+      const char* p = bytes.data() + used;
+      size_t n = bytes.size() - used;
+      if (const void* lf = std::memchr(p, '\n', n)) n = static_cast<const char*>(lf) - p;
+      if (const void* cr = std::memchr(p, '\r', n)) n = static_cast<const char*>(cr) - p;
+      if (n > 0 && line_len_ + n + 2 <= kMaxTextLine && size_ + line_len_ + n <= max_size_) {
+        line_len_ += n;
+        if (in_headers_ && line_.size() < kMaxTextLine)
+          line_.append(p, std::min(n, kMaxTextLine - line_.size()));
+        out.append(p, n);
+        used += n;
+        continue;
+      }
+    }
     char ch = bytes[used++];
     if (cr_pending_) {
       cr_pending_ = false;

@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "core/address.hpp"
+#include "core/host_name.hpp"
 #include "core/learn.hpp"
 #include "core/lease_text.hpp"
 #include "core/log.hpp"
@@ -48,12 +49,6 @@ struct ClientIo {
     socket.close(ignored);
   }
 };
-
-std::string host_name() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  return host[0] ? host : "localhost";
-}
 
 // The MAIL/RCPT line for the upstream, keeping only parameters it can honour.
 std::string upstream_line(const CommandLine& c, const UpstreamCapabilities& caps) {
@@ -736,6 +731,10 @@ awaitable<void> ClientSession::end_transaction() {
   }
   token_taken_ = false;
   data_end_sent_ = false;
+  // Back to the pool after an RSET even when the transaction was complete: its round trip is
+  // what exposes a server that answers late to commands never sent (surplus replies after
+  // the end of data, RelayPromise.NoFalse250UnderInterleavingRefusalsAndSurplusReplies), so a
+  // connection out of step is never handed to the next transaction.
   if (up_) co_await pool_->release(std::move(up_));
   up_.reset();
   up_refusal_.reset();

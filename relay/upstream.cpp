@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <cctype>
 
+#include "core/host_name.hpp"
 #include "core/metrics.hpp"
 #include "relay/deadline.hpp"
 #include "relay/smtp_command.hpp"
@@ -211,12 +212,7 @@ awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis tim
 }
 
 awaitable<Reply> UpstreamConnection::ehlo() {
-  std::string name = cfg_.helo;
-  if (name.empty()) {
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    name = host[0] ? host : "localhost";
-  }
+  const std::string& name = cfg_.helo.empty() ? host_name() : cfg_.helo;
   Reply r = co_await command("EHLO " + name, cfg_.command_timeout);
   if (r.code != 250)
     throw UpstreamError(UpstreamFault::protocol_error, "EHLO refused: " + r.one_line(),

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "core/change_feed.hpp"
+#include "core/host_name.hpp"
 #include "core/http_client.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -20,9 +21,7 @@ constexpr auto kIdle = std::chrono::milliseconds(100);
 }  // namespace
 
 void WebhookDeliverer::start() {
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  consumer_ = host[0] ? host : "bouncegate-web";
+  consumer_ = host_name();
   thread_ = std::thread([this] { run(); });
 }
 

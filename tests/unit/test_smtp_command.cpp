@@ -390,3 +390,75 @@ TEST(UpstreamCapabilities, KeywordsAndSizeLimit) {
 
 }  // namespace
 }  // namespace bouncegate
+
+namespace bouncegate {
+namespace {
+
+// The memchr runs in MessageStream::feed are an optimisation only: the same bytes give the
+// same upstream text, the same verdicts and the same Message-ID however they are cut, down to
+// one octet per call (where no run is longer than one octet). Random messages built from the
+// octets that matter (CR, LF, '.', text) and long lines, against small and large size limits.
+TEST(MessageStreamRuns, AnyCutGivesTheSameResult) {
+  uint32_t seed = 12345;
+  auto rnd = [&seed](uint32_t n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 8) % n;
+  };
+  for (int round = 0; round < 400; ++round) {
+    std::string msg = "Message-ID: <m" + std::to_string(round) + "@x>\r\n";
+    int parts = 1 + static_cast<int>(rnd(40));
+    for (int i = 0; i < parts; ++i) {
+      switch (rnd(8)) {
+        case 0:
+          msg += "\r\n";
+          break;
+        case 1:
+          msg += "\r\n.";
+          break;
+        case 2:
+          msg += "\n";
+          break;
+        case 3:
+          msg += "\r";
+          break;
+        case 4:
+          msg += std::string(rnd(1100), 'a');
+          break;
+        default:
+          msg += std::string(1 + rnd(60), static_cast<char>('b' + rnd(20)));
+          break;
+      }
+    }
+    if (rnd(4) != 0) msg += "\r\n.\r\n";
+    for (uint64_t limit : {uint64_t{300}, uint64_t{10'000'000}}) {
+      for (BareNewline mode : {BareNewline::reject, BareNewline::normalize}) {
+        MessageStream whole(limit, mode), bytewise(limit, mode), cut(limit, mode);
+        std::string a, b, c;
+        size_t used_a = whole.feed(msg, a);
+        size_t used_b = 0;
+        for (size_t i = 0; i < msg.size() && !bytewise.done(); ++i)
+          used_b += bytewise.feed(std::string_view(msg).substr(i, 1), b);
+        size_t used_c = 0, at = 0;
+        while (at < msg.size() && !cut.done()) {
+          size_t len = 1 + rnd(200);
+          used_c += cut.feed(std::string_view(msg).substr(at, len), c);
+          at += len;
+        }
+        ASSERT_EQ(a, b) << "round " << round;
+        ASSERT_EQ(a, c) << "round " << round;
+        EXPECT_EQ(used_a, used_b);
+        EXPECT_EQ(used_a, used_c);
+        EXPECT_EQ(whole.done(), bytewise.done());
+        EXPECT_EQ(whole.failed(), bytewise.failed());
+        EXPECT_EQ(whole.line_too_long(), cut.line_too_long());
+        EXPECT_EQ(whole.too_big(), cut.too_big());
+        EXPECT_EQ(whole.bare_newline(), cut.bare_newline());
+        EXPECT_EQ(whole.size(), bytewise.size());
+        EXPECT_EQ(whole.message_id(), cut.message_id());
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bouncegate
