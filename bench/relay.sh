@@ -72,11 +72,50 @@ rate() {
   python3 -c "print(f'{$MESSAGES/($end-$start):.0f}')"
 }
 
-printf '%-12s %12s %12s %8s\n' sessions direct/s relay/s ratio
+# The anchor: a pure TCP proxy hop, HAProxy in mode tcp with one thread (when installed:
+# scripts/deps bench), in front of the same sink.
+HA_PORT=-
+if command -v haproxy >/dev/null; then
+  HA_PORT=$(free_port)
+  cat >"$WORK/haproxy.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend bench
+  bind 127.0.0.1:$HA_PORT
+  default_backend sink
+backend sink
+  server sink 127.0.0.1:$SINK_PORT
+CFG
+  haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+  PIDS+=($!)
+  wait_port "$HA_PORT" || { cat "$WORK/haproxy.log" >&2; exit 1; }
+fi
+
+# Interleaved repetitions (direct, relay, HAProxy each time), medians reported.
+REPS=${BENCH_RELAY_REPS:-3}
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf '%-12s %12s %12s %8s %12s %10s\n' sessions direct/s relay/s ratio haproxy/s relay/ha
 for s in 1 100; do
-  d=$(rate "$s" "$SINK_PORT")
-  r=$(rate "$s" "$RELAY_PORT")
-  printf '%-12s %12s %12s %8s\n' "$s" "$d" "$r" "$(python3 -c "print(f'{$r/$d:.2f}')")"
+  ds=() rs=() hs=()
+  for _ in $(seq "$REPS"); do
+    ds+=("$(rate "$s" "$SINK_PORT")")
+    rs+=("$(rate "$s" "$RELAY_PORT")")
+    [ "$HA_PORT" = - ] || hs+=("$(rate "$s" "$HA_PORT")")
+  done
+  d=$(median "${ds[@]}") r=$(median "${rs[@]}")
+  h=- rh=-
+  if [ "$HA_PORT" != - ]; then
+    h=$(median "${hs[@]}")
+    rh=$(python3 -c "print(f'{$r/$h:.2f}')")
+  fi
+  echo "runs $s: direct ${ds[*]} | relay ${rs[*]} | haproxy ${hs[*]:-}" >&2
+  printf '%-12s %12s %12s %8s %12s %10s\n' "$s" "$d" "$r" "$(python3 -c "print(f'{$r/$d:.2f}')")" "$h" "$rh"
 done
 
 [ "$IDLE" = 1 ] || exit 0
