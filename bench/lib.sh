@@ -30,8 +30,10 @@ bench_start_redis() {
 # main.cf/master.cf of scripts/quickstart, with relayhost $2 and two smtpd listeners that
 # differ only in the milter: 127.0.0.1:$3 without, 127.0.0.1:$4 with smtpd_milters $5.
 bench_write_postfix() {
-  # $6, $7 (optional): a policy service (inet:HOST:PORT) and the smtpd port that asks it.
+  # $6, $7 (optional): a policy service (inet:HOST:PORT) and the smtpd port that asks it;
+  # $8, $9 (optional): the same for the no-op policy service anchor.
   local pc=$1 relayhost=$2 plain_port=$3 milter_port=$4 milter=$5 policy=${6:-} policy_port=${7:-}
+  local noop=${8:-} noop_port=${9:-}
   mkdir -p "$pc/etc" "$pc/queue" "$pc/data"
   chmod 755 "$pc"
   chown postfix "$pc/data"
@@ -72,6 +74,7 @@ EOF
 127.0.0.1:$plain_port inet n - n - - smtpd
 127.0.0.1:$milter_port inet n - n - - smtpd -o smtpd_milters=$milter
 $([ -n "$policy" ] && echo "127.0.0.1:$policy_port inet n - n - - smtpd -o { smtpd_recipient_restrictions = check_policy_service $policy }")
+$([ -n "$noop" ] && echo "127.0.0.1:$noop_port inet n - n - - smtpd -o { smtpd_recipient_restrictions = check_policy_service $noop }")
 pickup    unix n - n 60 1 pickup
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
