@@ -13,6 +13,7 @@
 #include "core/csv.hpp"
 #include "core/escape.hpp"
 #include "core/event_filter.hpp"
+#include "core/host_name.hpp"
 #include "core/json.hpp"
 
 namespace bouncegate::cli {
@@ -87,8 +88,6 @@ int write_case(Context& ctx, const EventFilter& f, const std::vector<Event>& eve
       for (const auto& [c, n] : m) daily << d << "," << c << "," << n << "\n";
     if (!daily) throw std::runtime_error("cannot write " + dir + "/daily.csv");
   }
-  char host[256] = {0};
-  gethostname(host, sizeof host - 1);
   std::ofstream md(dir + "/README.md");
   md << "# Delivery blocked by " << md_cell(f.domain) << "\n\n"
      << "| | |\n|---|---|\n"
@@ -96,7 +95,7 @@ int write_case(Context& ctx, const EventFilter& f, const std::vector<Event>& eve
      << "| Window (UTC) | " << utc_iso(f.since) << " to " << utc_iso(f.until) << " |\n"
      << "| Blocked replies | " << blocks.size() << " |\n"
      << "| Distinct replies | " << replies.size() << " |\n"
-     << "| Recorded by | " << md_cell(host) << " |\n";
+     << "| Recorded by | " << md_cell(host_name()) << " |\n";
   const Config& cfg = ctx.cfg();
   if (!cfg.relay.upstream.host.empty())
     md << "| Sending through | " << md_cell(cfg.relay.upstream.host) << ":"
