@@ -375,6 +375,46 @@ bool looks_delayed(std::string_view text) {
   return false;
 }
 
+// True when `s` holds a word of at least three letters (not just punctuation or brackets).
+bool has_words(std::string_view s) {
+  int run = 0;
+  for (char c : s) {
+    run = is_alpha(c) ? run + 1 : 0;
+    if (run >= 3) return true;
+  }
+  return false;
+}
+
+bool mentions_any(std::string_view line, const std::vector<FailedRecipient>& rcpts) {
+  for (const auto& r : rcpts)
+    if (!r.recipient.empty() && ifind(line, lower(r.recipient)) != std::string_view::npos)
+      return true;
+  return false;
+}
+
+// A recipient's reason ends where another failed recipient is named (listings repeat, one
+// block per recipient) or where header fields of a returned or forwarded message begin, also
+// when quoted with '>': neither is the reason for this recipient.
+bool ends_reason_segment(std::string_view line, const std::vector<FailedRecipient>& rcpts,
+                         std::string_view self) {
+  for (const auto& r : rcpts)
+    if (!r.recipient.empty() && !ieq(r.recipient, self) &&
+        ifind(line, lower(r.recipient)) != std::string_view::npos)
+      return true;
+  std::size_t i = 0;
+  while (i < line.size() && (line[i] == '>' || is_wsp(line[i]))) ++i;
+  std::string_view t = line.substr(i);
+  std::size_t n = field_name_len(t);
+  if (n == 0) return false;
+  static constexpr std::string_view names[] = {
+      "received",      "return-path",  "message-id",       "dkim-signature",
+      "mime-version",  "content-type", "x-received",       "authentication-results",
+      "reporting-mta", "arrival-date", "received-from-mta"};
+  for (auto x : names)
+    if (ieq(t.substr(0, n), x)) return true;
+  return false;
+}
+
 // Per-recipient evidence from free text: the lines from its mention to the next one.
 void annotate_from_text(std::vector<FailedRecipient>& rcpts,
                         const std::vector<TextRecipient>& mentions,
@@ -411,13 +451,27 @@ void annotate_from_text(std::vector<FailedRecipient>& rcpts,
       std::size_t to = end;
       for (std::size_t s : starts)
         if (s > from && s < to) to = s;
+      for (std::size_t i = from + 1; i < to && i < lines.size(); ++i)
+        if (ends_reason_segment(lines[i], rcpts, r.recipient)) to = i;
       std::string_view first = lines[from];
       std::size_t p = ifind(first, lower(r.recipient));
-      if (p != std::string_view::npos) first = first.substr(p + r.recipient.size());
+      std::string_view lead;
+      if (p != std::string_view::npos) {
+        lead = first.substr(0, p);
+        first = first.substr(p + r.recipient.size());
+      }
       segment.append(first);
       for (std::size_t i = from + 1; i < to && i < lines.size() && segment.size() < 4096; ++i) {
         segment.push_back('\n');
         segment.append(lines[i]);
+      }
+      // "Unknown user: a@b", or the reason on the line above the address (Lotus Notes, IMail):
+      // when nothing after the address says anything, what precedes it is the reason.
+      if (!has_words(segment)) {
+        std::string before(lead);
+        if (!has_words(before) && from > 0 && !mentions_any(lines[from - 1], rcpts))
+          before = std::string(lines[from - 1]);
+        if (has_words(before)) segment = before + "\n" + segment;
       }
     }
     const std::string seg_status = find_status(segment);

@@ -15,6 +15,10 @@
 namespace bouncegate {
 namespace {
 
+// Measured 2026-12-01 (second pass: a recipient's reason ends where the next failed recipient
+// or a returned header starts, the reason written before the address is read, Sendmail/qmail
+// DNS texts, RFC 7504 521/556 codes, 501/553 with 5.1.1/5.1.3): agreement 87.5%, false hard
+// 14.1% (1.0% strict), missed hard 14 of 159 (was 28).
 // Measured 2026-12-01 after the classifier redesign: agreement 84.5%, false hard 14.0% of
 // Sisimai's soft rows (1.0% without filtered/suspend), 30 of Sisimai's 160 hard rows missed.
 // Before (2026-11): agreement 85.1%, false hard 17.1% of
@@ -22,7 +26,8 @@ namespace {
 // labels mostly carry replies that say "User unknown" or "account disabled" (5.2.1, 5.7.13),
 // which ACS's table and bouncegate call hard on purpose. The remaining false hard verdicts
 // follow ACS's basic-code table (a bare "550 Rejected"). Raise floors as rules improve.
-constexpr double kFloorAgreement = 84.0;
+constexpr double kFloorAgreement = 87.0;
+constexpr int kCeilingMissedHard = 14;           // rows Sisimai calls hard that we do not
 constexpr double kCeilingFalseHard = 14.5;       // % of rows Sisimai calls soft
 constexpr double kCeilingFalseHardStrict = 1.5;  // same, without filtered/suspend
 
@@ -84,6 +89,7 @@ TEST(ClassifyCorpus, HardVerdictAgreesWithSisimaiAndRarelyOverreaches) {
     for (const auto& d : disagreements) std::printf("  %s\n", d.c_str());
   EXPECT_GE(agreement, kFloorAgreement);
   EXPECT_LE(false_hard_pct, kCeilingFalseHard);
+  EXPECT_LE(missed_hard, kCeilingMissedHard);
   double strict_pct = 100.0 * strict_false_hard / std::max(1, strict_soft);
   std::printf("false hard without filtered/suspend: %d of %d (%.1f%%)\n", strict_false_hard,
               strict_soft, strict_pct);

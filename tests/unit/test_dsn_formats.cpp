@@ -62,9 +62,6 @@ TEST(DsnFormats, ReturnedOriginalsToIsNeverTheBouncedRecipient) {
   for (const auto& r : fb.recipients) EXPECT_NE(r.recipient, "whole-list@example.org");
 }
 
-}  // namespace
-}  // namespace bouncegate
-
 namespace bouncegate {
 namespace {
 
@@ -108,6 +105,74 @@ TEST(DsnFormats, ExchangeNdrRecipientFromTheTextNotTheX500Address) {
   // The local part after "IMCEASMTP-" holds the whole address.
   EXPECT_EQ(dsn_detail::decode_imcea_smtp("jane+2Edoe+40fabrikam+2Eexample"),
             "jane.doe@fabrikam.example");
+}
+
+}  // namespace
+}  // namespace bouncegate
+
+// Free-text reasons belong to the recipient they follow (Exim repeats the listing; Lotus Notes
+// and IMail write the reason before or above the address; a forwarded bounce quotes headers).
+std::string free_text_bounce(const std::string& body) {
+  return "From: Mail Delivery System <mailer-daemon@mx.example.net>\r\n"
+         "To: sender@example.org\r\nSubject: Mail delivery failed\r\n\r\n" +
+         body;
+}
+
+TEST(DsnFormats, RepeatedListingKeepsEachRecipientsOwnReason) {
+  std::string block =
+      "  full@example.jp\r\n"
+      "    SMTP error from remote mail server after RCPT TO:<full@example.jp>:\r\n"
+      "    host mx.example.jp [192.0.2.12]: 550 5.2.2 <full@example.jp>... Mailbox Full\r\n"
+      "  gone@example.jp\r\n"
+      "    SMTP error from remote mail server after RCPT TO:<gone@example.jp>:\r\n"
+      "    host mx.example.jp [192.0.2.12]: 550 5.2.1 <gone@example.jp>... User Unknown\r\n\r\n";
+  ParsedFeedback fb = parse_feedback(free_text_bounce(
+      "This message was created automatically by mail delivery software.\r\n\r\n"
+      "A message that you sent could not be delivered to one or more of its recipients. "
+      "This is a permanent error. The following address(es) failed:\r\n\r\n" +
+      block + "Again, for the record:\r\n\r\n" + block));
+  ASSERT_EQ(fb.recipients.size(), 2u) << fb.reason;
+  for (const auto& r : fb.recipients) {
+    if (r.recipient == "gone@example.jp") {
+      EXPECT_NE(r.diagnostic.find("User Unknown"), std::string::npos) << r.diagnostic;
+      EXPECT_EQ(r.diagnostic.find("Mailbox Full"), std::string::npos) << r.diagnostic;
+    } else {
+      EXPECT_EQ(r.recipient, "full@example.jp");
+      EXPECT_EQ(r.diagnostic.find("User Unknown"), std::string::npos) << r.diagnostic;
+    }
+  }
+}
+
+TEST(DsnFormats, ReasonWrittenBeforeOrAboveTheAddressIsRead) {
+  ParsedFeedback same_line = parse_feedback(free_text_bounce(
+      "Unknown user: gone@example.com\r\n\r\n\r\nOriginal message follows.\r\n\r\n"
+      "From: sender@example.org\r\nTo: someone@example.com\r\nSubject: hi\r\n\r\nhi\r\n"));
+  ASSERT_EQ(same_line.recipients.size(), 1u) << same_line.reason;
+  EXPECT_EQ(same_line.recipients[0].recipient, "gone@example.com");
+  EXPECT_NE(same_line.recipients[0].diagnostic.find("Unknown user"), std::string::npos)
+      << same_line.recipients[0].diagnostic;
+  ParsedFeedback above = parse_feedback(free_text_bounce(
+      "------- Failure Reasons  --------\r\n\r\n"
+      "User  not listed in public Name & Address Book\r\ngone@example.com\r\n\r\n\r\n"
+      "------- Returned Message --------\r\n"
+      "From: sender@example.org\r\nTo: someone@example.com\r\nSubject: hi\r\n\r\nhi\r\n"));
+  ASSERT_EQ(above.recipients.size(), 1u) << above.reason;
+  EXPECT_NE(above.recipients[0].diagnostic.find("not listed in public Name"), std::string::npos)
+      << above.recipients[0].diagnostic;
+}
+
+TEST(DsnFormats, QuotedHeadersOfAForwardedBounceAreNotTheReason) {
+  ParsedFeedback fb = parse_feedback(
+      free_text_bounce("The following message to <gone@example.com> was undeliverable.\r\n"
+                       "The reason for the problem:\r\n"
+                       "550 5.1.1 <gone@example.com>... User unknown\r\n"
+                       "> Reporting-MTA: dns; mx.example.jp\r\n"
+                       "> Return-Path: <sender@example.org>\r\n"
+                       "> Received: from mx.example.org by mx.example.jp\r\n"));
+  ASSERT_EQ(fb.recipients.size(), 1u) << fb.reason;
+  EXPECT_NE(fb.recipients[0].diagnostic.find("User unknown"), std::string::npos);
+  EXPECT_EQ(fb.recipients[0].diagnostic.find("Return-Path"), std::string::npos)
+      << fb.recipients[0].diagnostic;
 }
 
 }  // namespace
