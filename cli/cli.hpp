@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/classify.hpp"
 #include "core/config.hpp"
 #include "core/entry_json.hpp"
 #include "core/store.hpp"
@@ -87,6 +88,9 @@ void print_entry_text(const Entry& e);
 EventContext cli_context(const Args& args);
 // --since/--until: a duration ago ("7d") or an ISO time ("2026-11-27T10:00:00Z"); ms.
 int64_t time_option(const Args& args, const std::string& name, int64_t def_ms);
+// The rules after the first in Classifier::evidence: what the verdict outranked (explain).
+std::string outranked_as_json(const std::vector<Classification>& evidence);
+std::string outranked_as_text(const std::vector<Classification>& evidence);
 
 // The verbs, by file.
 int cmd_check_config(Context& ctx);  // inspect.cpp

@@ -85,4 +85,27 @@ int64_t time_option(const Args& args, const std::string& name, int64_t def_ms) {
   return *ms;
 }
 
+std::string outranked_as_json(const std::vector<Classification>& evidence) {
+  std::string out = "[";
+  for (size_t i = 1; i < evidence.size(); ++i)
+    out += (i > 1 ? "," : "") + JsonObject()
+                                    .add("rule", evidence[i].rule_id)
+                                    .add("class", to_string(evidence[i].cls))
+                                    .add("phrase", evidence[i].matched_text)
+                                    .str();
+  return out + "]";
+}
+
+std::string outranked_as_text(const std::vector<Classification>& evidence) {
+  if (evidence.size() < 2) return "(no other rule matched)";
+  std::string out;
+  for (size_t i = 1; i < evidence.size(); ++i) {
+    const auto& e = evidence[i];
+    if (i > 1) out += "\n              ";
+    out += e.rule_id + " -> " + std::string(to_string(e.cls));
+    if (!e.matched_text.empty()) out += " (\"" + escape_control(e.matched_text) + "\")";
+  }
+  return out;
+}
+
 }  // namespace bouncegate::cli

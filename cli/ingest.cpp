@@ -178,11 +178,12 @@ int cmd_ingest(Context& ctx) {
       }
       if (dry_run) {
         // The evidence, as `classify --explain` shows it (feedback reports have no reply).
-        Classification why_class;
+        std::vector<Classification> evidence(1);
         if (fb.kind != FeedbackKind::arf && r.action != "delayed") {
           DsnReply dsn = reply_for_dsn_recipient(r);
-          why_class = cfg.classifier->classify(dsn.command, dsn.reply);
+          evidence = cfg.classifier->evidence(dsn.command, dsn.reply);
         }
+        const Classification& why_class = evidence.front();
         std::cout << JsonObject()
                          .add("concerns", why_class.concerns)
                          .add("phrase", why_class.matched_text)
@@ -197,6 +198,7 @@ int cmd_ingest(Context& ctx) {
                          .add("message_id", o->ctx.message_id)
                          .add("verified", o->verified)
                          .add("evidence", match.evidence)
+                         .add_raw("outranked", outranked_as_json(evidence))
                          .str()
                   << "\n";
       } else {

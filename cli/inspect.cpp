@@ -67,7 +67,10 @@ int cmd_classify(Context& ctx) {
     }
     Reply r = parse_reply(t);
     if (!r.valid) r = reply_from_status("", t);
-    auto c = cfg->classifier->classify(*command, r);
+    const auto evidence = cfg->classifier->evidence(*command, r);
+    const Classification& c = evidence.front();
+    const std::string outranked_json = outranked_as_json(evidence);
+    const std::string outranked_text = outranked_as_text(evidence);
     Action a = cfg->suppression.action_for(c.cls);
     std::string enhanced = r.enhanced ? r.enhanced->str() : "";
     const bool permanent = (!r.code || r.code / 100 == 5) && (!r.enhanced || r.enhanced->cls == 5);
@@ -86,7 +89,8 @@ int cmd_classify(Context& ctx) {
             .add("permanent", permanent)
             .add("text_matched", matched_against)
             .add("phrase", c.matched_text)
-            .add("why", c.why);
+            .add("why", c.why)
+            .add_raw("outranked", outranked_json);
       std::cout << o.str() << "\n";
     } else {
       std::cout << "reply=" << log_quote(text)
@@ -103,7 +107,8 @@ int cmd_classify(Context& ctx) {
                                              : escape_control(c.matched_text))
                   << "\n"
                   << "  concerns:   " << (c.concerns.empty() ? "-" : c.concerns) << "\n"
-                  << "  why:        " << c.why << "\n";
+                  << "  why:        " << c.why << "\n"
+                  << "  outranked:  " << outranked_text << "\n";
       }
     }
   }

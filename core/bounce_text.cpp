@@ -469,8 +469,11 @@ void annotate_from_text(std::vector<FailedRecipient>& rcpts,
       // when nothing after the address says anything, what precedes it is the reason.
       if (!has_words(segment)) {
         std::string before(lead);
-        if (!has_words(before) && from > 0 && !mentions_any(lines[from - 1], rcpts))
-          before = std::string(lines[from - 1]);
+        // The nearest non-blank line above, within three lines, naming no recipient.
+        for (std::size_t k = from; !has_words(before) && k > 0 && from - k < 3; --k) {
+          if (mentions_any(lines[k - 1], rcpts)) break;
+          if (!trim(lines[k - 1]).empty()) before = std::string(lines[k - 1]);
+        }
         if (has_words(before)) segment = before + "\n" + segment;
       }
     }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
+#include <optional>
 
 namespace bouncegate {
 
@@ -37,17 +39,47 @@ int to_int(const std::string& id, const std::string& p, const std::string& s) {
 }  // namespace
 
 std::string text_for_matching(std::string_view reply_text) {
+  // Session transcripts echo our own commands ("--> MAIL From:<a>", ">>> RCPT To:<b>"): what we
+  // said is not what the server said about the recipient.
+  static const std::regex our_commands(
+      "(-->|>>>)\\s*(ehlo|helo|mail from|rcpt to|data|quit|rset|starttls|auth|bdat)\\b[^<>\\n]*",
+      std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
   static const std::regex identifiers(
-      "<[^>\\s]*>"                                      // <address>, <message-id>
-      "|\\b(https?|ftp)://[^\\s]*"                      // URLs
-      "|[^\\s<>()\\[\\]\"',;]+@[^\\s<>()\\[\\]\"',;]+"  // bare addresses
-      "|\\b\\d{1,3}(\\.\\d{1,3}){3}\\b"                 // IPv4
+      "<[^>\\s]*>"                                        // <address>, <message-id>
+      "|\\b(https?|ftp)://[^\\s]*"                        // URLs
+      "|[^\\s<>()\\[\\]\"',;:]+@[^\\s<>()\\[\\]\"',;:]+"  // bare addresses
+      "|\\b\\d{1,3}(\\.\\d{1,3}){3}\\b"                   // IPv4
       // host names: labels ending in a two-letter or common generic TLD, so that dotted
       // diagnostics such as SMTPSEND.DNS.NonExistentDomain stay readable
       "|\\b([a-z0-9][a-z0-9-]*\\.)+([a-z]{2}|com|net|org|edu|gov|mil|int|info|biz|app|dev|"
       "cloud|email|online|site|xyz|top|mail|local|localdomain|invalid|test|example|arpa)\\b",
       std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
-  return std::regex_replace(std::string(reply_text), identifiers, " ");
+  std::string text(reply_text);
+  if (text.find("-->") != std::string::npos || text.find(">>>") != std::string::npos)
+    text = std::regex_replace(text, our_commands, " ");
+  text = std::regex_replace(text, identifiers, " ");
+  // What is left of "User (a@b) unknown" is "User ( ) unknown": empty brackets go, and runs of
+  // white space become one space, so phrases read as they would without the identifier.
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '(' || c == '[' || c == '<') {
+      const char close = c == '(' ? ')' : c == '[' ? ']' : '>';
+      size_t j = i + 1;
+      while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j]))) ++j;
+      if (j < text.size() && text[j] == close) {
+        i = j;
+        c = ' ';
+      }
+    }
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 Classifier::Classifier(const std::vector<RuleSpec>& rules) {
@@ -116,51 +148,67 @@ Classifier::Classifier(const std::vector<RuleSpec>& rules) {
   }
 }
 
-Classification Classifier::classify(SmtpCommand command, const Reply& reply) const {
-  if (!reply.valid) return {OutcomeClass::unknown, "not-a-reply", "", "", "not an SMTP reply"};
-  std::string text;  // built lazily: most replies are decided by codes
-  bool have_text = false;
-  for (const auto& r : rules_) {
-    if (!r.commands.empty()) {
-      bool ok = false;
-      for (auto c : r.commands) ok = ok || c == SmtpCommand::any || c == command;
-      if (!ok) continue;
-    }
-    if (!r.codes.empty()) {
-      if (reply.code == 0) continue;
-      int d[3] = {reply.code / 100, reply.code / 10 % 10, reply.code % 10};
-      bool ok = false;
-      for (const auto& p : r.codes)
-        ok = ok || ((p[0] < 0 || p[0] == d[0]) && (p[1] < 0 || p[1] == d[1]) &&
-                    (p[2] < 0 || p[2] == d[2]));
-      if (!ok) continue;
-    }
-    if (!r.enhanced.empty()) {
-      if (!reply.enhanced) continue;
-      int v[3] = {reply.enhanced->cls, reply.enhanced->subject, reply.enhanced->detail};
-      bool ok = false;
-      for (const auto& p : r.enhanced) {
-        bool m = true;
-        for (int i = 0; i < 3; ++i)
-          if (p[i].lo >= 0 && (v[i] < p[i].lo || v[i] > p[i].hi)) m = false;
-        ok = ok || m;
-      }
-      if (!ok) continue;
-    }
-    if (r.permanent &&
-        ((reply.code && reply.code / 100 != 5) || (reply.enhanced && reply.enhanced->cls != 5)))
-      continue;
-    std::smatch m;
-    if (r.text) {
-      if (!have_text) {
-        text = text_for_matching(reply.text());
-        have_text = true;
-      }
-      if (!std::regex_search(text, m, *r.text)) continue;
-    }
-    return {r.cls, r.id, r.concerns, r.text ? m.str() : std::string(), r.why};
+bool Classifier::matches(const Compiled& r, SmtpCommand command, const Reply& reply,
+                         std::optional<std::string>& text, std::string* phrase) const {
+  if (!r.commands.empty()) {
+    bool ok = false;
+    for (auto c : r.commands) ok = ok || c == SmtpCommand::any || c == command;
+    if (!ok) return false;
   }
-  return {OutcomeClass::unknown, "no-rule", "", "", "no rule matched: recorded, never suppressed"};
+  if (!r.codes.empty()) {
+    if (reply.code == 0) return false;
+    int d[3] = {reply.code / 100, reply.code / 10 % 10, reply.code % 10};
+    bool ok = false;
+    for (const auto& p : r.codes)
+      ok = ok ||
+           ((p[0] < 0 || p[0] == d[0]) && (p[1] < 0 || p[1] == d[1]) && (p[2] < 0 || p[2] == d[2]));
+    if (!ok) return false;
+  }
+  if (!r.enhanced.empty()) {
+    if (!reply.enhanced) return false;
+    int v[3] = {reply.enhanced->cls, reply.enhanced->subject, reply.enhanced->detail};
+    bool ok = false;
+    for (const auto& p : r.enhanced) {
+      bool m = true;
+      for (int i = 0; i < 3; ++i)
+        if (p[i].lo >= 0 && (v[i] < p[i].lo || v[i] > p[i].hi)) m = false;
+      ok = ok || m;
+    }
+    if (!ok) return false;
+  }
+  if (r.permanent &&
+      ((reply.code && reply.code / 100 != 5) || (reply.enhanced && reply.enhanced->cls != 5)))
+    return false;
+  phrase->clear();
+  if (r.text) {
+    if (!text) text = text_for_matching(reply.text());  // built lazily: codes decide most
+    std::smatch m;
+    if (!std::regex_search(*text, m, *r.text)) return false;
+    *phrase = m.str();
+  }
+  return true;
+}
+
+Classification Classifier::classify(SmtpCommand command, const Reply& reply) const {
+  auto all = evidence(command, reply, 1);
+  return all.front();
+}
+
+std::vector<Classification> Classifier::evidence(SmtpCommand command, const Reply& reply,
+                                                 size_t max) const {
+  if (!reply.valid) return {{OutcomeClass::unknown, "not-a-reply", "", "", "not an SMTP reply"}};
+  std::optional<std::string> text;
+  std::vector<Classification> out;
+  std::string phrase;
+  for (const auto& r : rules_) {
+    if (out.size() >= max) break;
+    if (matches(r, command, reply, text, &phrase))
+      out.push_back({r.cls, r.id, r.concerns, phrase, r.why});
+  }
+  if (out.empty())
+    out.push_back(
+        {OutcomeClass::unknown, "no-rule", "", "", "no rule matched: recorded, never suppressed"});
+  return out;
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <regex>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,10 @@ class Classifier {
   // Throws RuleError naming the rule id on a bad class, command, pattern or regex.
   explicit Classifier(const std::vector<RuleSpec>& rules);
   Classification classify(SmtpCommand command, const Reply& reply) const;
+  // Every rule that matches, in rule order, at most `max`: the first is the verdict, the rest
+  // are the evidence it outranked (for `classify --explain`).
+  std::vector<Classification> evidence(SmtpCommand command, const Reply& reply,
+                                       size_t max = 16) const;
   size_t size() const { return rules_.size(); }
 
  private:
@@ -72,6 +77,8 @@ class Classifier {
     std::vector<std::array<Range, 3>> enhanced;
     std::unique_ptr<std::regex> text;
   };
+  bool matches(const Compiled& r, SmtpCommand command, const Reply& reply,
+               std::optional<std::string>& text, std::string* phrase) const;
   std::vector<Compiled> rules_;
 };
 

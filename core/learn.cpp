@@ -3,7 +3,9 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cctype>
+#include <optional>
 #include <stdexcept>
 
 namespace bouncegate {
@@ -69,6 +71,79 @@ SmtpCommand command_named_in(std::string_view diagnostic) {
   return found;
 }
 
+namespace {
+
+// Session transcripts mark what we sent (Sendmail ">>>", MDaemon "-->") and what the server
+// answered ("<<<", "<--"). The server's first 4xx/5xx answer is the evidence, with its
+// continuation lines; the command we sent just before it is the stage. Everything else in a
+// transcript (our own MAIL FROM, the EHLO keywords, earlier 250s) says nothing about the
+// recipient.
+struct TranscriptFailure {
+  std::string reply;
+  SmtpCommand command = SmtpCommand::any;
+};
+
+size_t next_marker(std::string_view t, size_t from) {
+  size_t best = std::string_view::npos;
+  for (std::string_view m : {"<<<", "<--", ">>>", "-->"}) best = std::min(best, t.find(m, from));
+  return best;
+}
+
+bool is_reply_marker(std::string_view t, size_t at) {
+  return t.compare(at, 3, "<<<") == 0 || t.compare(at, 3, "<--") == 0;
+}
+
+size_t skip_spaces(std::string_view t, size_t i) {
+  while (i < t.size() && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r' || t[i] == '\n')) ++i;
+  return i;
+}
+
+bool failure_code_at(std::string_view t, size_t i) {
+  return i + 3 < t.size() && (t[i] == '4' || t[i] == '5') &&
+         std::isdigit((unsigned char)t[i + 1]) && std::isdigit((unsigned char)t[i + 2]) &&
+         (t[i + 3] == ' ' || t[i + 3] == '-');
+}
+
+SmtpCommand command_echoed(std::string_view echo) {
+  std::string c;
+  for (char ch : echo.substr(0, 12)) c += static_cast<char>(std::tolower((unsigned char)ch));
+  if (c.rfind("rcpt", 0) == 0) return SmtpCommand::rcpt;
+  if (c.rfind("mail", 0) == 0) return SmtpCommand::mail;
+  if (c.rfind("data", 0) == 0) return SmtpCommand::data;
+  if (c.rfind("ehlo", 0) == 0 || c.rfind("helo", 0) == 0) return SmtpCommand::ehlo;
+  if (!c.empty() && c[0] == '.') return SmtpCommand::data_end;
+  return SmtpCommand::any;
+}
+
+std::optional<TranscriptFailure> transcript_failure(std::string_view t) {
+  SmtpCommand last = SmtpCommand::any;
+  for (size_t at = next_marker(t, 0); at != std::string_view::npos; at = next_marker(t, at + 3)) {
+    size_t body = skip_spaces(t, at + 3);
+    if (!is_reply_marker(t, at)) {
+      last = command_echoed(t.substr(body));
+      continue;
+    }
+    if (!failure_code_at(t, body)) continue;
+    TranscriptFailure f;
+    f.command = last;
+    const std::string_view code = t.substr(body, 3);
+    size_t end = next_marker(t, body);
+    f.reply = std::string(t.substr(body, end == std::string_view::npos ? end : end - body));
+    // Continuation lines of the same multi-line reply ("<<< 550-..." then "<<< 550 ...").
+    while (end != std::string_view::npos && is_reply_marker(t, end)) {
+      size_t b = skip_spaces(t, end + 3);
+      if (t.compare(b, 3, code) != 0) break;
+      end = next_marker(t, b);
+      f.reply += "\n";
+      f.reply += t.substr(b, end == std::string_view::npos ? end : end - b);
+    }
+    return f;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 DsnReply reply_for_dsn_recipient(const FailedRecipient& r) {
   std::string status = r.status;
   if (status.empty()) {
@@ -77,6 +152,13 @@ DsnReply reply_for_dsn_recipient(const FailedRecipient& r) {
     else if (r.action == "delayed")
       status = "4.0.0";
   }
+  // A transcript decides only when no reply comes before its first marker: a recipient's own
+  // line ("554 <a@b>... 550 Host unknown") outranks a later conversation with another host.
+  const size_t first = next_marker(r.diagnostic, 0);
+  if (first != std::string::npos &&
+      !find_embedded_reply(std::string_view(r.diagnostic).substr(0, first)))
+    if (auto f = transcript_failure(r.diagnostic))
+      return {reply_from_status(status, f->reply), f->command};
   return {reply_from_status(status, r.diagnostic), command_named_in(r.diagnostic)};
 }
 

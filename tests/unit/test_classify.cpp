@@ -244,7 +244,13 @@ TEST(Classifier, HardRulesMustBePermanentAndAboutTheRecipient) {
 TEST(Classifier, IdentifiersAreNotEvidence) {
   EXPECT_EQ(text_for_matching("550 5.1.1 <virus.spam@example.com> user unknown, see "
                               "https://www.spamhaus.org/x mx1.barracuda.example.net"),
-            "550 5.1.1   user unknown, see    ");
+            "550 5.1.1 user unknown, see ");
+  // What an identifier leaves behind ("User (a@b) unknown", "user@x:user not exist") reads
+  // as the phrase would without it; our own commands echoed in a transcript are not evidence.
+  EXPECT_EQ(text_for_matching("550 User (user@example.com) unknown."), "550 User unknown.");
+  EXPECT_EQ(text_for_matching("550 user@example.com:user not exist"), "550 :user not exist");
+  EXPECT_EQ(text_for_matching("--> MAIL From:<a@example.com> SIZE=1 <-- 550 5.1.1 no such user"),
+            "SIZE=1 <-- 550 5.1.1 no such user");
   EXPECT_EQ(classify("550 5.1.1 <spam-trap@example.com>: Recipient address rejected: User unknown"),
             OutcomeClass::hard);
   EXPECT_EQ(classify("550 5.1.1 User unknown - see https://www.spamhaus.org/lookup"),
@@ -333,6 +339,38 @@ TEST(DsnCommand, SenderRefusalInABounceIsNotTheRecipientsDeath) {
   nostatus.action = "delayed";
   DsnReply f = reply_for_dsn_recipient(nostatus);
   EXPECT_NE(defaults().classify(f.command, f.reply).cls, OutcomeClass::hard);
+}
+
+// A session transcript (MDaemon "-->"/"<--", Sendmail ">>>"/"<<<"): the server's first failing
+// reply is the evidence and the command we sent before it the stage; our own MAIL FROM and the
+// EHLO keywords (8BITMIME) are not.
+TEST(DsnCommand, TranscriptsFailingReplyAndItsCommandDecide) {
+  FailedRecipient fr;
+  fr.action = "failed";
+  fr.status = "5.1.1";
+  fr.diagnostic =
+      "12:22:04: * Subject: news 12:22:06: <-- 220 mx.example.net ESMTP 12:22:06: --> EHLO "
+      "mail.example.org 12:22:06: <-- 250 8BITMIME 12:22:06: --> MAIL From:<a@example.com> "
+      "12:22:06: <-- 250 2.1.0 Ok 12:22:06: --> RCPT To:<gone@example.net> 12:22:07: <-- 550 "
+      "5.1.1 <gone@example.net>... User unknown 12:22:07: --> QUIT";
+  DsnReply d = reply_for_dsn_recipient(fr);
+  EXPECT_EQ(d.command, SmtpCommand::rcpt);
+  EXPECT_EQ(d.reply.code, 550);
+  EXPECT_EQ(defaults().classify(d.command, d.reply).cls, OutcomeClass::hard);
+  FailedRecipient sm;
+  sm.action = "failed";
+  sm.diagnostic = ">>> DATA <<< 354 go ahead >>> . <<< 554 5.7.1 Message refused";
+  DsnReply e = reply_for_dsn_recipient(sm);
+  EXPECT_EQ(e.command, SmtpCommand::data_end);
+  EXPECT_NE(defaults().classify(e.command, e.reply).cls, OutcomeClass::hard);
+  // A recipient's own line before the transcript outranks a later conversation.
+  FailedRecipient own;
+  own.action = "failed";
+  own.diagnostic =
+      "550 Host unknown (Authoritative answer from name server) While talking to "
+      "smtp.example.com: >>> QUIT <<< 421 Sorry, unable to contact destination SMTP daemon.";
+  DsnReply g = reply_for_dsn_recipient(own);
+  EXPECT_EQ(defaults().classify(g.command, g.reply).cls, OutcomeClass::hard);
 }
 
 TEST(Classifier, SenderDomainAndExpiryAreNotDeadAddresses) {

@@ -18,7 +18,10 @@ namespace {
 // Measured 2026-12-01 (second pass: a recipient's reason ends where the next failed recipient
 // or a returned header starts, the reason written before the address is read, Sendmail/qmail
 // DNS texts, RFC 7504 521/556 codes, 501/553 with 5.1.1/5.1.3): agreement 87.5%, false hard
-// 14.1% (1.0% strict), missed hard 14 of 159 (was 28).
+// 14.1% (1.0% strict), missed hard 14 of 159 (was 28). Third pass (a transcript's failing
+// reply and the command before it, inactivity and localised texts): agreement 87.4%, missed
+// hard 13, false hard 14.6% - the rise is two Sisimai "suspend" rows ("account is disabled",
+// "Mailbox is frozen"), disabled mailboxes that bouncegate calls hard on purpose; 1.0% strict.
 // Measured 2026-12-01 after the classifier redesign: agreement 84.5%, false hard 14.0% of
 // Sisimai's soft rows (1.0% without filtered/suspend), 30 of Sisimai's 160 hard rows missed.
 // Before (2026-11): agreement 85.1%, false hard 17.1% of
@@ -27,8 +30,8 @@ namespace {
 // which ACS's table and bouncegate call hard on purpose. The remaining false hard verdicts
 // follow ACS's basic-code table (a bare "550 Rejected"). Raise floors as rules improve.
 constexpr double kFloorAgreement = 87.0;
-constexpr int kCeilingMissedHard = 14;           // rows Sisimai calls hard that we do not
-constexpr double kCeilingFalseHard = 14.5;       // % of rows Sisimai calls soft
+constexpr int kCeilingMissedHard = 13;           // rows Sisimai calls hard that we do not
+constexpr double kCeilingFalseHard = 15.0;       // % of rows Sisimai calls soft
 constexpr double kCeilingFalseHardStrict = 1.5;  // same, without filtered/suspend
 
 TEST(ClassifyCorpus, HardVerdictAgreesWithSisimaiAndRarelyOverreaches) {

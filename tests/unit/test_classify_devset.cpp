@@ -21,8 +21,8 @@ struct Row {
   int line = 0;
 };
 
-std::vector<Row> load_devset() {
-  std::ifstream in(test::source_path("tests/data/provider_replies.tsv"));
+std::vector<Row> load_devset(const std::string& file) {
+  std::ifstream in(test::source_path(file));
   std::vector<Row> rows;
   std::string line;
   int n = 0;
@@ -60,12 +60,16 @@ SmtpCommand command_for_stage(const std::string& stage) {
 // (88.5%). The goal is 95%; the nine misses are mostly RFC 5321's generic "mailbox
 // unavailable" texts, which other receivers use for policy refusals, and the stage rule (a
 // DATA-end refusal without a 5.1.x code). Before the redesign: 26 false hard, 84.6%.
+// Second pass (RFC 7504 codes, 501/553 with 5.1.x, subject-is-our-side, old-MTA DNS texts):
+// 70 of 78 (89.7%), 0 false hard; the eight misses are kept on purpose (see
+// docs/classification.md, "What is still missed").
 constexpr int kMaxFalseHard = 0;
 constexpr double kFloorDeadRecognised = 89.5;
 
-TEST(ClassifyDevset, NoFalseSuppressionAndDeadAddressesRecognised) {
-  auto rows = load_devset();
-  ASSERT_GT(rows.size(), 250u) << "dev set not found or truncated";
+// Classifies every row of `file`, prints the figures and the confusion table, and checks them.
+void measure(const std::string& file, size_t min_rows, int max_false_hard, double floor) {
+  auto rows = load_devset(file);
+  ASSERT_GT(rows.size(), min_rows) << file << " not found or truncated";
   Classifier c(default_rule_specs());
   int hard_truth = 0, hard_found = 0, false_hard = 0, exact = 0;
   std::map<std::string, std::map<std::string, int>> confusion;  // truth -> predicted -> n
@@ -92,9 +96,9 @@ TEST(ClassifyDevset, NoFalseSuppressionAndDeadAddressesRecognised) {
   }
   double recall = 100.0 * hard_found / hard_truth;
   printf(
-      "dev set: %zu replies, %d dead addresses; recognised %d (%.1f%%), false hard %d, "
+      "%s: %zu replies, %d dead addresses; recognised %d (%.1f%%), false hard %d, "
       "exact class %d (%.1f%%)\n",
-      rows.size(), hard_truth, hard_found, recall, false_hard, exact,
+      file.c_str(), rows.size(), hard_truth, hard_found, recall, false_hard, exact,
       100.0 * exact / static_cast<double>(rows.size()));
   for (const auto& [truth, m] : confusion) {
     printf("  truth %-11s:", truth.c_str());
@@ -103,8 +107,27 @@ TEST(ClassifyDevset, NoFalseSuppressionAndDeadAddressesRecognised) {
   }
   for (const auto& w : wrong_hard) printf("  FALSE HARD line %s\n", w.c_str());
   for (const auto& m : missed) printf("  missed line %s\n", m.c_str());
-  EXPECT_LE(false_hard, kMaxFalseHard);
-  EXPECT_GE(recall, kFloorDeadRecognised);
+  EXPECT_LE(false_hard, max_false_hard) << file;
+  EXPECT_GE(recall, floor) << file;
+}
+
+TEST(ClassifyDevset, NoFalseSuppressionAndDeadAddressesRecognised) {
+  measure("tests/data/provider_replies.tsv", 250, kMaxFalseHard, kFloorDeadRecognised);
+}
+
+// The second collection (tests/data/provider_replies_2.tsv, 260 replies, 68 providers) was
+// gathered by a separate research pass that never saw the rules, and measured before any rule
+// was changed for it: 52 of 80 dead addresses recognised (65.0%), 2 false hard of 180. The
+// rules written from what it showed (inactivity and archived mailboxes, recipient
+// preferences, localised texts, Exim/smail DNS texts, identifiers inside brackets) then give
+// the figures pinned here. The one false hard left is KDDI's "550 : User unknown", which the
+// file labels a reception filter on Sisimai's word alone (no KDDI document); bouncegate reads
+// "User unknown" as a dead address everywhere and keeps doing so.
+constexpr int kMaxFalseHard2 = 1;
+constexpr double kFloorDeadRecognised2 = 87.0;  // measured 87.5% (70 of 80)
+
+TEST(ClassifyDevset, SecondCollectionMeasuredBeforeItsRulesWereWritten) {
+  measure("tests/data/provider_replies_2.tsv", 250, kMaxFalseHard2, kFloorDeadRecognised2);
 }
 
 }  // namespace
