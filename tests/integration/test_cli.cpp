@@ -187,12 +187,15 @@ TEST_F(CliTest, ClassifyExplainShowsEvidence) {
   EXPECT_TRUE(has(r.out, "class=hard")) << r.out;
   EXPECT_TRUE(has(r.out, "phrase:     Recipient address rejected: User unknown")) << r.out;
   EXPECT_TRUE(has(r.out, "concerns:   recipient")) << r.out;
-  EXPECT_TRUE(has(r.out, "read as:    5.1.1  : Recipient"))
+  EXPECT_TRUE(has(r.out, "read as:    5.1.1 : Recipient"))
       << "the address is taken out: " << r.out;
+  EXPECT_TRUE(has(r.out, "outranked:  recipient-mailbox-dead -> hard"))
+      << "the later rules that also matched are shown: " << r.out;
   auto j = cli(
       {"classify", "--explain", "--json", "554 5.7.1 [CS01] Message rejected due to local policy"});
   EXPECT_TRUE(has(j.out, "\"concerns\":\"sending_host\"")) << j.out;
   EXPECT_TRUE(has(j.out, "\"phrase\":\"[CS01]\"")) << j.out;
+  EXPECT_TRUE(has(j.out, "\"outranked\":[{\"rule\":")) << j.out;
   auto bare = cli({"classify", "--explain", "550 Rejected"});
   EXPECT_TRUE(has(bare.out, "class=unknown")) << bare.out;
   EXPECT_TRUE(has(bare.out, "decided by codes")) << bare.out;
