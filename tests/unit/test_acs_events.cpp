@@ -41,6 +41,24 @@ TEST(AcsEvents, BatchMapsStatusesThroughTheTableAndTheRules) {
   EXPECT_EQ(b->events[5].outcome->action, Action::record);
 }
 
+// A Failed report goes through the same reply rules as Bounced: its statusMessage decides,
+// and the status alone never suppresses.
+TEST(AcsEvents, FailedStatusMessageGoesThroughTheReplyRules) {
+  std::string body =
+      "[" + report("f1", "Failed", "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found") + "," +
+      report("f2", "Failed", "554 5.7.1 [CS01] Message rejected due to local policy") + "," +
+      report("f3", "Failed") + "," + report("f4", "Quarantined", "550 5.1.1 user unknown") + "]";
+  std::string why;
+  auto b = web::plan_event_batch(*cfg(), body, 1 << 20, &why);
+  ASSERT_TRUE(b) << why;
+  ASSERT_EQ(b->events.size(), 4u);
+  EXPECT_EQ(b->events[0].outcome->cls, OutcomeClass::hard) << "the receiver's text decides";
+  EXPECT_EQ(b->events[1].outcome->cls, OutcomeClass::reputation);
+  EXPECT_EQ(b->events[2].outcome->cls, OutcomeClass::unknown) << "Failed alone decides nothing";
+  EXPECT_EQ(b->events[2].outcome->rule, "acs-failed");
+  EXPECT_EQ(b->events[3].outcome->cls, OutcomeClass::hard);
+}
+
 TEST(AcsEvents, OneBadEventRefusesTheWholeBatch) {
   std::string why;
   std::string body = "[" + report("e1", "Delivered") + "," + report("", "Delivered") + "]";
