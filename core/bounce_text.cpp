@@ -482,14 +482,18 @@ void annotate_from_text(std::vector<FailedRecipient>& rcpts,
     const bool generic = r.status.size() == 5 && r.status.compare(1, 4, ".0.0") == 0;
     if (generic && !seg_status.empty() && seg_status[0] == r.status[0]) r.status = seg_status;
     if (r.status.empty()) r.status = seg_status;
-    if (r.status.empty()) r.status = whole_status;
+    // What the whole text says belongs to a recipient only when it is the only one: with
+    // several, one recipient's 5.1.1 must never become another's.
+    const bool only_one = rcpts.size() == 1;
+    if (r.status.empty() && only_one) r.status = whole_status;
     if (r.diagnostic.empty()) {
       std::string d = collapse_ws(segment, kMaxDiagnostic);
       while (!d.empty() && std::string_view(">:.,;)\"' ").find(d.front()) != std::string_view::npos)
         d.erase(0, 1);
-      r.diagnostic = (find_reply_code(d).empty() && find_status(d).empty() && !whole_diag.empty())
-                         ? whole_diag
-                         : d;
+      r.diagnostic =
+          (only_one && find_reply_code(d).empty() && find_status(d).empty() && !whole_diag.empty())
+              ? whole_diag
+              : d;
     }
     if (r.reply_code.empty()) r.reply_code = find_reply_code(r.diagnostic);
     if (r.remote_mta.empty()) {

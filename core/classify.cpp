@@ -38,6 +38,34 @@ int to_int(const std::string& id, const std::string& p, const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+// Appends `token` with each bare address (the run of non-delimiters around an '@') replaced
+// by a space: done here, in one pass, rather than by a regex whose cost is quadratic.
+void append_without_bare_addresses(std::string& out, std::string_view token) {
+  auto delimiter = [](char c) {
+    return std::string_view("<>()[]\"',;:").find(c) != std::string_view::npos;
+  };
+  size_t done = 0;
+  for (size_t at = token.find('@'); at != std::string_view::npos;
+       at = token.find('@', std::max(at + 1, done))) {
+    size_t b = at, e = at + 1;
+    while (b > done && !delimiter(token[b - 1])) --b;
+    while (e < token.size() && !delimiter(token[e])) ++e;
+    if (b == at || e == at + 1) continue;  // "@" alone or at an edge: not an address
+    out.append(token.substr(done, b - done));
+    out += ' ';
+    done = e;
+  }
+  out.append(token.substr(done));
+}
+
+constexpr size_t kMaxMatchedText = 8192;
+constexpr size_t kMaxTokenLength = 80;
+constexpr size_t kMaxTokenDots = 10;
+
+}  // namespace
+
 std::string text_for_matching(std::string_view reply_text) {
   // Session transcripts echo our own commands ("--> MAIL From:<a>", ">>> RCPT To:<b>"): what we
   // said is not what the server said about the recipient.
@@ -45,16 +73,35 @@ std::string text_for_matching(std::string_view reply_text) {
       "(-->|>>>)\\s*(ehlo|helo|mail from|rcpt to|data|quit|rset|starttls|auth|bdat)\\b[^<>\\n]*",
       std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
   static const std::regex identifiers(
-      "<[^>\\s]*>"                                        // <address>, <message-id>
-      "|\\b(https?|ftp)://[^\\s]*"                        // URLs
-      "|[^\\s<>()\\[\\]\"',;:]+@[^\\s<>()\\[\\]\"',;:]+"  // bare addresses
-      "|\\b\\d{1,3}(\\.\\d{1,3}){3}\\b"                   // IPv4
+      "<[^>\\s]*>"                       // <address>, <message-id>
+      "|\\b(https?|ftp)://[^\\s]*"       // URLs
+      "|\\b\\d{1,3}(\\.\\d{1,3}){3}\\b"  // IPv4
       // host names: labels ending in a two-letter or common generic TLD, so that dotted
       // diagnostics such as SMTPSEND.DNS.NonExistentDomain stay readable
       "|\\b([a-z0-9][a-z0-9-]*\\.)+([a-z]{2}|com|net|org|edu|gov|mil|int|info|biz|app|dev|"
       "cloud|email|online|site|xyz|top|mail|local|localdomain|invalid|test|example|arpa)\\b",
       std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
-  std::string text(reply_text);
+  // Bounded cost: std::regex backtracks, and the identifier patterns cost the square of a
+  // token's length. A run of more than 80 characters without white space is no phrase (an
+  // identifier, an encoded blob or an attack): it goes first, and at most 8 kB are read.
+  // So does a token of more than ten dots (no host name or phrase has that many).
+  std::string text;
+  text.reserve(std::min<size_t>(reply_text.size(), kMaxMatchedText));
+  for (size_t i = 0; i < reply_text.size() && text.size() < kMaxMatchedText;) {
+    size_t j = i;
+    while (j < reply_text.size() && !std::isspace(static_cast<unsigned char>(reply_text[j]))) ++j;
+    const std::string_view token = reply_text.substr(i, j - i);
+    if (token.size() <= kMaxTokenLength &&
+        static_cast<size_t>(std::count(token.begin(), token.end(), '.')) <= kMaxTokenDots)
+      append_without_bare_addresses(text, token);
+    else
+      text += ' ';
+    size_t k = j;
+    while (k < reply_text.size() && std::isspace(static_cast<unsigned char>(reply_text[k]))) ++k;
+    text.append(reply_text.substr(j, k - j));
+    i = k;
+  }
+  if (text.size() > kMaxMatchedText) text.resize(kMaxMatchedText);
   if (text.find("-->") != std::string::npos || text.find(">>>") != std::string::npos)
     text = std::regex_replace(text, our_commands, " ");
   text = std::regex_replace(text, identifiers, " ");
@@ -123,6 +170,11 @@ Classifier::Classifier(const std::vector<RuleSpec>& rules) {
       c.enhanced.push_back(parts);
     }
     if (!spec.text.empty()) {
+      for (unsigned char ch : spec.text)
+        if (ch < 0x20 || ch == 0x7f)
+          throw RuleError("rule " + spec.id +
+                          ": control character in text (a \\b inside a double-quoted YAML "
+                          "string is a backspace: use single quotes)");
       try {
         c.text = std::make_unique<std::regex>(
             spec.text, std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
@@ -178,6 +230,13 @@ bool Classifier::matches(const Compiled& r, SmtpCommand command, const Reply& re
   }
   if (r.permanent &&
       ((reply.code && reply.code / 100 != 5) || (reply.enhanced && reply.enhanced->cls != 5)))
+    return false;
+  // A reply to MAIL FROM, EHLO, AUTH, STARTTLS or the DATA command itself is about our session:
+  // no recipient had been named to it, so it can never prove one dead.
+  if (r.cls == OutcomeClass::hard &&
+      (command == SmtpCommand::mail || command == SmtpCommand::ehlo ||
+       command == SmtpCommand::auth || command == SmtpCommand::starttls ||
+       command == SmtpCommand::data))
     return false;
   phrase->clear();
   if (r.text) {

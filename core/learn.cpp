@@ -109,7 +109,9 @@ SmtpCommand command_echoed(std::string_view echo) {
   for (char ch : echo.substr(0, 12)) c += static_cast<char>(std::tolower((unsigned char)ch));
   if (c.rfind("rcpt", 0) == 0) return SmtpCommand::rcpt;
   if (c.rfind("mail", 0) == 0) return SmtpCommand::mail;
-  if (c.rfind("data", 0) == 0) return SmtpCommand::data;
+  // With PIPELINING the refusals of RCPT commands arrive after DATA was sent: a reply read
+  // after ">>> DATA" may answer either, so the stage is not known.
+  if (c.rfind("data", 0) == 0) return SmtpCommand::any;
   if (c.rfind("ehlo", 0) == 0 || c.rfind("helo", 0) == 0) return SmtpCommand::ehlo;
   if (!c.empty() && c[0] == '.') return SmtpCommand::data_end;
   return SmtpCommand::any;

@@ -60,11 +60,11 @@ SmtpCommand command_for_stage(const std::string& stage) {
 // (88.5%). The goal is 95%; the nine misses are mostly RFC 5321's generic "mailbox
 // unavailable" texts, which other receivers use for policy refusals, and the stage rule (a
 // DATA-end refusal without a 5.1.x code). Before the redesign: 26 false hard, 84.6%.
-// Second pass (RFC 7504 codes, 501/553 with 5.1.x, subject-is-our-side, old-MTA DNS texts):
-// 70 of 78 (89.7%), 0 false hard; the eight misses are kept on purpose (see
-// docs/classification.md, "What is still missed").
+// Second pass (501/553 with 5.1.x at RCPT, subject-is-our-side, old-MTA DNS texts), after an
+// adversarial review took back the phrases that also fit our side: 69 of 78 (88.5%), 0 false
+// hard; the nine misses are kept on purpose (docs/classification.md).
 constexpr int kMaxFalseHard = 0;
-constexpr double kFloorDeadRecognised = 89.5;
+constexpr double kFloorDeadRecognised = 88.0;
 
 // Classifies every row of `file`, prints the figures and the confusion table, and checks them.
 void measure(const std::string& file, size_t min_rows, int max_false_hard, double floor) {
@@ -120,14 +120,30 @@ TEST(ClassifyDevset, NoFalseSuppressionAndDeadAddressesRecognised) {
 // was changed for it: 52 of 80 dead addresses recognised (65.0%), 2 false hard of 180. The
 // rules written from what it showed (inactivity and archived mailboxes, recipient
 // preferences, localised texts, Exim/smail DNS texts, identifiers inside brackets) then give
-// the figures pinned here. The one false hard left is KDDI's "550 : User unknown", which the
-// file labels a reception filter on Sisimai's word alone (no KDDI document); bouncegate reads
-// "User unknown" as a dead address everywhere and keeps doing so.
+// the figures pinned here (a review then took back "unknown host", "invalid domain", "not
+// activated" and 5.7.13 at end of data, which also fit our side). The one false hard left is KDDI's
+// "550 : User unknown", which the file labels a reception filter on Sisimai's word alone (no KDDI
+// document); bouncegate reads "User unknown" as a dead address everywhere and keeps doing so.
 constexpr int kMaxFalseHard2 = 1;
-constexpr double kFloorDeadRecognised2 = 87.0;  // measured 87.5% (70 of 80)
+constexpr double kFloorDeadRecognised2 = 84.5;  // measured 85.0% (68 of 80)
 
 TEST(ClassifyDevset, SecondCollectionMeasuredBeforeItsRulesWereWritten) {
   measure("tests/data/provider_replies_2.tsv", 250, kMaxFalseHard2, kFloorDeadRecognised2);
+}
+
+// A third collection (tests/data/provider_replies_3.tsv, 184 replies, 60% dead addresses, from
+// gateway and hosting products, European and Asian providers, old MTAs and other bounce
+// libraries' pattern lists), measured as it arrived, after the second collection's rules and
+// the review: 88 of 111 dead addresses (79.3%), 2 false hard of 73. Rules then written from it
+// (hedges such as "does not exist or is busy" are not proof; "mail receiving disabled", "no
+// longer accepts mail", "not recognised", Italian texts): 99 of 111 (89.2%), 1 false hard -
+// "550 5.1.2 User reject", which one bounce library files as a block; RFC 3463 5.1.2 says the
+// destination system is bad, and bouncegate follows the code.
+constexpr int kMaxFalseHard3 = 1;
+constexpr double kFloorDeadRecognised3 = 88.5;
+
+TEST(ClassifyDevset, ThirdCollectionMeasuredBeforeItsRulesWereWritten) {
+  measure("tests/data/provider_replies_3.tsv", 150, kMaxFalseHard3, kFloorDeadRecognised3);
 }
 
 }  // namespace

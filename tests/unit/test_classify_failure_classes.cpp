@@ -51,6 +51,11 @@ const Row kBareBasicCodes[] = {
      "qmail-smtpd relay refusal"},
     {"550 Mailbox unavailable or access denied", rcpt, "!hard", "generic policy text"},
     {"521 Service not available", SmtpCommand::connect, "!hard", "RFC 7504 without its text"},
+    {"521 5.3.2 Service currently unavailable", SmtpCommand::connect, "!hard",
+     "Postfix postscreen's drop of a blocked client: 521 with 5.3.2 alone is about us"},
+    {"521 5.3.2 <user@example.com>: Recipient address rejected: System not accepting network "
+     "messages",
+     rcpt, "!hard", "RFC 3463 X.3.2 describes the system, not the address"},
     {"550 Administrative prohibition - envelope blocked", rcpt, "reputation",
      "Mimecast rejection codes"},
     {"554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using Spamhaus", rcpt,
@@ -79,6 +84,32 @@ const Row kSubjectIsOurSide[] = {
     {"550 5.7.1 Mailbox of the sender is blocked", any, "!hard", "sender mailbox texts"},
 };
 INSTANTIATE_TEST_SUITE_P(SubjectIsOurSide, FailureClass, ::testing::ValuesIn(kSubjectIsOurSide));
+
+// Phrases that also describe our side, hedges, and stages where no recipient was named.
+const Row kNotProof[] = {
+    {"550 Unknown host: rsend.example.org", rcpt, "!hard", "our return-path host's DNS"},
+    {"550 5.7.1 Invalid domain name", rcpt, "!hard", "a domain, not said whose"},
+    {"550 Invalid domain: the domain used in your From: is not accepted", rcpt, "!hard",
+     "our From: domain"},
+    {"550 5.7.1 Reply-To address is invalid", rcpt, "!hard", "a header of our message"},
+    {"550 5.7.1 The domain you are sending from no longer exists", rcpt, "!hard",
+     "our sending domain"},
+    {"550 发信人帐号不存在", rcpt, "!hard", "the sender's account does not exist"},
+    {"550 5.4.7 Session closed due to inactivity", any, "!hard", "our idle session"},
+    {"554 5.7.1 Utilisateur inconnu ou mot de passe incorrect", any, "!hard", "a login error"},
+    {"550 Benutzer unbekannt oder Passwort falsch", any, "!hard", "a login error"},
+    {"550 5.7.13 User account disabled", data_end, "!hard",
+     "RFC 5248 X.7.13: an AUTH to a disabled account"},
+    {"501 5.1.3 Invalid address", SmtpCommand::mail, "!hard", "our MAIL FROM argument"},
+    {"550 5.1.1 User unknown", SmtpCommand::mail, "!hard",
+     "a reply to MAIL FROM names no recipient"},
+    {"Recipient's Inbox does not exist or is busy", any, "!hard",
+     "Microsoft Mail: a locked or corrupted mailbag"},
+    {"The mail server could not deliver mail to user@example.net. The account or domain may not "
+     "exist, they may be blacklisted, or missing the proper dns entries.",
+     any, "!hard", "a hedge"},
+};
+INSTANTIATE_TEST_SUITE_P(NotProof, FailureClass, ::testing::ValuesIn(kNotProof));
 
 // Routing, relay and loop codes describe the path, not the address (ACS lists 5.4.x hard).
 const Row kRoutingNotAddress[] = {
@@ -143,9 +174,6 @@ const Row kDeadAddressShapes[] = {
     {"550 Host unknown (Authoritative answer from name server)", any, "hard", "Sendmail EX_NOHOST"},
     {"Sorry, I couldn't find any host named example.com. (#5.1.2)", any, "hard",
      "qmail-remote permanent DNS failure"},
-    {"521 5.3.2 <user@example.com>: Recipient address rejected: System not accepting network "
-     "messages",
-     rcpt, "hard", "RFC 7504 521 with 5.3.2"},
     {"501 5.1.3 <user..name@example.com>... Bad recipient address syntax", rcpt, "hard",
      "RFC 3463 5.1.3 at RCPT"},
     {"550 user has moved with no forwarding address", rcpt, "hard", "RFC 3463 X.1.6"},
