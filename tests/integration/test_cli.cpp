@@ -187,8 +187,7 @@ TEST_F(CliTest, ClassifyExplainShowsEvidence) {
   EXPECT_TRUE(has(r.out, "class=hard")) << r.out;
   EXPECT_TRUE(has(r.out, "phrase:     Recipient address rejected: User unknown")) << r.out;
   EXPECT_TRUE(has(r.out, "concerns:   recipient")) << r.out;
-  EXPECT_TRUE(has(r.out, "read as:    5.1.1 : Recipient"))
-      << "the address is taken out: " << r.out;
+  EXPECT_TRUE(has(r.out, "read as:    5.1.1 : Recipient")) << "the address is taken out: " << r.out;
   EXPECT_TRUE(has(r.out, "outranked:  recipient-mailbox-dead -> hard"))
       << "the later rules that also matched are shown: " << r.out;
   auto j = cli(

@@ -248,6 +248,14 @@ TEST(Classifier, IdentifiersAreNotEvidence) {
   // What an identifier leaves behind ("User (a@b) unknown", "user@x:user not exist") reads
   // as the phrase would without it; our own commands echoed in a transcript are not evidence.
   EXPECT_EQ(text_for_matching("550 User (user@example.com) unknown."), "550 User unknown.");
+  // Bounded cost: a run without white space longer than any word (an attack on the regexes'
+  // backtracking) goes, and at most 8 kB are read however long the reply.
+  EXPECT_EQ(text_for_matching("550 5.1.1 " + std::string(10000, 'a') + " user unknown"),
+            "550 5.1.1 user unknown");
+  EXPECT_EQ(text_for_matching("550 " + std::string(60, 'a') + ".b.c.d.e.f.g.h.i.j.k.l x"), "550 x");
+  std::string words;
+  for (int i = 0; i < 25000; ++i) words += "ab c ";
+  EXPECT_LE(text_for_matching(words).size(), 8192u);
   EXPECT_EQ(text_for_matching("550 user@example.com:user not exist"), "550 :user not exist");
   EXPECT_EQ(text_for_matching("--> MAIL From:<a@example.com> SIZE=1 <-- 550 5.1.1 no such user"),
             "SIZE=1 <-- 550 5.1.1 no such user");
@@ -266,6 +274,15 @@ TEST(Classifier, ReplaceDefaultsLeavesOnlyOwnRules) {
   EXPECT_EQ(cfg->classifier->size(), 1u);
   EXPECT_EQ(cfg->classifier->classify(SmtpCommand::rcpt, parse_reply("550 5.1.1 x")).cls,
             OutcomeClass::soft);
+}
+
+TEST(Classifier, ControlCharactersInPatternsAreRefused) {
+  // "\b" inside a double-quoted YAML string is a backspace, not a word boundary.
+  EXPECT_THROW(
+      parse_rules_yaml("rules:\n  - id: x\n    class: unknown\n    text: \"a\\bb\"\n", "t.yaml"),
+      RuleError);
+  EXPECT_NO_THROW(
+      parse_rules_yaml("rules:\n  - id: x\n    class: unknown\n    text: 'a\\bb'\n", "t.yaml"));
 }
 
 TEST(Classifier, BadRulesAreRejectedWithLine) {
