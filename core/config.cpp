@@ -438,6 +438,32 @@ void load_logging(Section s, LoggingConfig& l) {
   s.finish();
 }
 
+void load_gate(Section s, GateConfig& g) {
+  Section f = s.sub("local_filter");
+  LocalFilterConfig& c = g.local_filter;
+  f.boolean("enabled", c.enabled);
+  std::string rate;
+  f.str("false_positive_rate", rate);
+  if (!rate.empty()) {
+    // "1%" or "0.01"
+    const bool pct = rate.back() == '%';
+    const std::string num = pct ? rate.substr(0, rate.size() - 1) : rate;
+    char* end = nullptr;
+    double v = std::strtod(num.c_str(), &end);
+    if (num.empty() || end != num.c_str() + num.size()) v = -1;
+    if (pct) v /= 100.0;
+    if (!(v >= 0.0001 && v <= 0.2))
+      f.fail(f.node()["false_positive_rate"], "false_positive_rate",
+             "expected a rate between 0.01% and 20% (\"1%\" or 0.01)");
+    c.false_positive_rate = v;
+  }
+  f.duration("poll_every", c.poll_every, Millis(50), Millis(60'000));
+  f.duration("rebuild_every", c.rebuild_every, Millis(10'000), Millis(86'400'000));
+  f.count("min_capacity", c.min_capacity, 1000, 1'000'000'000);
+  f.finish();
+  s.finish();
+}
+
 void load_metrics(Section s, MetricsConfig& m) {
   s.endpoint("milter_listen", m.milter_listen, true);
   s.endpoint("relay_listen", m.relay_listen, true);
@@ -464,6 +490,7 @@ std::shared_ptr<const Config> load_config_text(const std::string& yaml, const st
     load_redis(top.sub("redis"), cfg->redis);
     load_suppression(top.sub("suppression"), cfg->suppression);
     fill_default_actions(cfg->suppression);
+    load_gate(top.sub("gate"), cfg->gate);
     load_classification(top.sub("classification"), cfg->classification);
     load_milter(top.sub("milter"), cfg->milter);
     load_relay(top.sub("relay"), cfg->relay);

@@ -87,6 +87,21 @@ struct SuppressionConfig {
   Action action_for(OutcomeClass c) const;
 };
 
+// gate.local_filter (core/local_filter): a Bloom filter of the suppressed set in each gating
+// process, so clean recipients pass without a Redis round trip. Off by default.
+struct LocalFilterConfig {
+  bool enabled = false;
+  double false_positive_rate = 0.01;  // the share of clean recipients still asked of Redis
+  Millis poll_every{1000};            // how often the event stream is read
+  Millis rebuild_every{600'000};      // a fresh filter (drops removed entries); also the
+                                      // longest the filter serves without hearing from Redis
+  size_t min_capacity = 100'000;      // members the filter is sized for at least
+};
+
+struct GateConfig {
+  LocalFilterConfig local_filter;
+};
+
 struct ClassificationConfig {
   std::vector<RuleSpec> rules;  // YAML rules first, then the defaults unless replace_defaults
   bool replace_defaults = false;
@@ -318,6 +333,7 @@ struct Config {
   std::string source_file;
   RedisConfig redis;
   SuppressionConfig suppression;
+  GateConfig gate;
   ClassificationConfig classification;
   MilterConfig milter;
   RelayConfig relay;

@@ -20,6 +20,7 @@
 
 namespace bouncegate {
 
+class LocalFilter;
 class RedisPool;
 struct RedisValue;
 
@@ -122,6 +123,15 @@ class SuppressionStore {
   size_t journal_size();
 
   const SuppressionConfig& config() const { return sup_; }
+  // gate.local_filter: from now on gate() passes a recipient without a round trip when the
+  // filter surely holds neither it nor its domain entries (the gating daemons call this).
+  void use_local_filter(std::shared_ptr<const LocalFilter> filter) { filter_ = std::move(filter); }
+  // True when the local filter surely holds neither `address` nor its domain entries: gate()
+  // would pass it without a round trip. Cheap and non-blocking (the relay asks it on its io
+  // thread before handing the gate call to a pool thread). Counted as a filtered pass.
+  bool surely_clean(const std::string& address) const;
+  // The names gate() asks about: the address and its *@domain entries (nearest first).
+  static std::vector<std::string> gate_names(const std::string& address);
   std::string key_for(const std::string& address) const;
 
  private:
@@ -150,6 +160,7 @@ class SuppressionStore {
   std::unique_ptr<RedisPool> pool_;
   std::mutex journal_mu_;
   std::atomic<bool> journal_maybe_{true};  // the journal may hold records (record_or_journal)
+  std::shared_ptr<const LocalFilter> filter_;
 };
 
 }  // namespace bouncegate

@@ -10,6 +10,7 @@
 
 #include "core/address.hpp"
 #include "core/lease_text.hpp"
+#include "core/local_filter.hpp"
 #include "core/log.hpp"
 #include "core/policy.hpp"
 #include "core/reply_policy.hpp"
@@ -331,6 +332,7 @@ std::shared_ptr<const Runtime> build_runtime(const std::string& config_path) {
   rt->config = load_config(config_path);
   rt->keys = TokenKeyring::load(rt->config->unsubscribe.key_files);
   rt->store = std::make_unique<SuppressionStore>(rt->config->redis, rt->config->suppression);
+  rt->store->use_local_filter(LocalFilter::start_if_enabled(*rt->config));
   return rt;
 }
 

@@ -9,6 +9,7 @@
 #include "core/accept_backoff.hpp"
 #include "core/acs_username.hpp"
 #include "core/endpoint.hpp"
+#include "core/local_filter.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "relay/fleet_slots.hpp"
@@ -77,6 +78,7 @@ RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg
   validate_relay_config(*cfg);
   rt_.cfg = cfg;
   rt_.store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
+  rt_.store->use_local_filter(LocalFilter::start_if_enabled(*cfg));
   fleet_ = std::make_shared<FleetSlots>(rt_);
   tokens_ = make_bearer_tokens(rt_, cfg->relay.upstream);
   rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream,
@@ -208,6 +210,7 @@ void RelayServer::reload() {
                                               UpstreamHooks{fleet_, tokens_});
   }
   rt_.store = std::make_shared<SuppressionStore>(next->redis, next->suppression);
+  rt_.store->use_local_filter(LocalFilter::start_if_enabled(*next));
   rt_.access = std::make_shared<AccessList>(next->relay.allow);
   rt_.cfg = next;
   log_event(LogLevel::notice, "", "configuration reloaded", {{"file", config_path_}});
