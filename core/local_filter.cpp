@@ -99,6 +99,12 @@ void LocalFilter::rebuild() {
     const std::string prefix = redis_.key_prefix + kind;
     std::string cursor = "0";
     do {
+      // A reload drops this filter from the io thread: stop between pages, not after a scan
+      // of the whole keyspace.
+      {
+        std::lock_guard lock(stop_mu_);
+        if (stop_) return;
+      }
       RedisValue v = pool_->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
       if (v.type != RedisValue::array || v.elements.size() != 2)
         throw StoreError("local filter: bad SCAN reply");
