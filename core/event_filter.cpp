@@ -9,6 +9,9 @@ namespace bouncegate {
 
 bool EventFilter::keep(const Event& ev) const {
   if (ev.ts_ms < since || ev.ts_ms > until) return false;
+  // A marker for gate.local_filter (record_batch), not evidence: the import's own summary
+  // event is what an operator reads.
+  if (ev.get("kind") == "import-batch") return false;
   const std::string addr = ev.get("addr");
   if (!domain.empty() && domain_of(addr) != domain) return false;
   if (!cls.empty() && ev.get("class") != cls) return false;

@@ -2,10 +2,11 @@
 // the event stream from the id read before the scan, so nothing written meanwhile is missed.
 #include "core/local_filter.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include "core/bloom_filter.hpp"
-#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/redis_pool.hpp"
@@ -13,6 +14,34 @@
 namespace bouncegate {
 
 namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// SCAN MATCH treats * ? [ ] \ as pattern characters: a key_prefix holding them is escaped, or
+// the scan would find nothing and the filter would pass every entry.
+std::string glob_escaped(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// "1700000000000-3" -> {1700000000000, 3}; a malformed id compares as the smallest.
+std::pair<uint64_t, uint64_t> stream_id(const std::string& id) {
+  const size_t dash = id.find('-');
+  try {
+    return {std::stoull(id.substr(0, dash)),
+            dash == std::string::npos ? 0 : std::stoull(id.substr(dash + 1))};
+  } catch (const std::exception&) {
+    return {0, 0};
+  }
+}
 
 // "bg:s:{a@b}" -> "a@b"
 std::string name_in_key(const std::string& key, size_t prefix_len) {
@@ -67,13 +96,23 @@ bool LocalFilter::may_hold_any(const std::vector<std::string>& names) const {
   std::shared_ptr<BloomFilter> f;
   {
     std::lock_guard lock(mu_);
-    // Not built yet, or deaf for too long: it stands aside and Redis decides.
-    if (!filter_ || now_ms() - heard_ms_ > cfg_.rebuild_every.count()) return true;
+    // Not built yet, deaf for longer than a few polls, or entries arriving unseen (an import
+    // is being written): it stands aside and Redis decides.
+    if (!filter_ || stale_ || steady_ms() - heard_ms_ > silence_ms()) return true;
     f = filter_;
   }
   for (const auto& n : names)
     if (f->may_contain(n)) return true;
   return false;
+}
+
+bool LocalFilter::stale() const {
+  std::lock_guard lock(mu_);
+  return stale_;
+}
+
+int64_t LocalFilter::silence_ms() const {
+  return std::max<int64_t>(10 * cfg_.poll_every.count(), 5000);
 }
 
 LocalFilter::Status LocalFilter::status() const {
@@ -105,7 +144,8 @@ void LocalFilter::rebuild() {
         std::lock_guard lock(stop_mu_);
         if (stop_) return;
       }
-      RedisValue v = pool_->command({"SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000"});
+      RedisValue v =
+          pool_->command({"SCAN", cursor, "MATCH", glob_escaped(prefix) + "*", "COUNT", "1000"});
       if (v.type != RedisValue::array || v.elements.size() != 2)
         throw StoreError("local filter: bad SCAN reply");
       cursor = v.elements[0].str;
@@ -117,13 +157,14 @@ void LocalFilter::rebuild() {
   auto f = std::make_shared<BloomFilter>(std::max(cfg_.min_capacity, names.size() * 2),
                                          cfg_.false_positive_rate);
   for (const auto& n : names) f->add(n);
-  const int64_t now = now_ms();
+  const int64_t now = steady_ms();
   {
     std::lock_guard lock(mu_);
     filter_ = std::move(f);
     last_id_ = from;
     members_ = names.size();
     built_ms_ = heard_ms_ = now;
+    stale_ = false;
   }
   Metrics::instance().inc("bouncegate_gate_local_filter_builds_total", {{"result", "ok"}});
   log_event(LogLevel::info, "", "local filter built",
@@ -138,18 +179,44 @@ void LocalFilter::follow() {
     from = last_id_;
     f = filter_;
   }
-  bool again = false;
-  do {
-    RedisValue v = pool_->command({"XRANGE", events_key(), "(" + from, "+", "COUNT", "1000"});
-    if (v.type != RedisValue::array) throw StoreError("local filter: bad XRANGE reply");
+  for (;;) {
+    {
+      std::lock_guard lock(stop_mu_);
+      if (stop_) return;
+    }
+    // The oldest entry still in the stream, with the read: when the stream was trimmed past
+    // where we stopped (MAXLEN ~), changes were lost and only a key scan can tell.
+    auto r = pool_->pipeline({{"XRANGE", events_key(), "-", "+", "COUNT", "1"},
+                              {"XRANGE", events_key(), "(" + from, "+", "COUNT", "1000"}});
+    if (r.size() != 2 || r[0].type != RedisValue::array || r[1].type != RedisValue::array)
+      throw StoreError("local filter: bad XRANGE reply");
+    const RedisValue& first = r[0];
+    const RedisValue& v = r[1];
+    if (from != "0-0" && !first.elements.empty() && !first.elements[0].elements.empty() &&
+        stream_id(first.elements[0].elements[0].str) > stream_id(from) &&
+        (v.elements.empty() || !v.elements[0].elements.empty())) {
+      // The first entry after `from` that we can read is the stream's oldest: was anything
+      // between them trimmed? Only when `from` itself is gone.
+      RedisValue still = pool_->command({"XRANGE", events_key(), from, from});
+      if (still.type == RedisValue::array && still.elements.empty()) {
+        {
+          std::lock_guard lock(mu_);
+          stale_ = true;
+        }
+        rebuild();
+        return;
+      }
+    }
     size_t added = 0;
     bool import_seen = false;
     for (const auto& e : v.elements) {
       if (e.elements.size() != 2) continue;
       Event ev = event_from_stream_entry(e);
       from = ev.id.empty() ? e.elements[0].str : ev.id;
-      // An import writes one summary event, not one per row: read the keys again.
-      if (ev.get("kind") == "import") import_seen = true;
+      // Imported rows write no event each: a batch marker (written ahead of its rows) or the
+      // import's summary means entries arrived unseen; the keys are read again.
+      const std::string kind = ev.get("kind");
+      if (kind == "import" || kind == "import-batch") import_seen = true;
       if (adds_member(ev) && !ev.get("addr").empty()) {
         f->add(ev.get("addr"));
         ++added;
@@ -161,14 +228,21 @@ void LocalFilter::follow() {
         last_id_ = from;
         members_ += added;
       }
-      heard_ms_ = now_ms();
+      heard_ms_ = steady_ms();
+      if (import_seen) stale_ = true;  // stands aside until the rebuild below is done
     }
     if (import_seen) {
+      // Let the import finish writing (its batches keep coming while it runs) before the scan.
+      std::unique_lock lock(stop_mu_);
+      if (stop_cv_.wait_for(lock, std::chrono::milliseconds(cfg_.poll_every.count() * 2),
+                            [this] { return stop_; }))
+        return;
+      lock.unlock();
       rebuild();
       return;
     }
-    again = v.elements.size() == 1000;
-  } while (again);
+    if (v.elements.size() < 1000) return;
+  }
 }
 
 void LocalFilter::run() {
@@ -176,17 +250,26 @@ void LocalFilter::run() {
   for (;;) {
     try {
       Status s = status();
-      if (!s.ready || now_ms() - s.built_ms >= cfg_.rebuild_every.count())
-        rebuild();
-      else
+      bool due = !s.ready || stale() || steady_ms() - s.built_ms >= cfg_.rebuild_every.count();
+      if (due) {
+        try {
+          rebuild();
+        } catch (const std::exception&) {
+          // A failed rebuild must not stop the following: the old filter keeps learning.
+          if (!s.ready) throw;
+          follow();
+          throw;
+        }
+      } else {
         follow();
+      }
       warned = false;
     } catch (const std::exception& e) {
       Metrics::instance().inc("bouncegate_gate_local_filter_builds_total", {{"result", "error"}});
       if (!warned)
         log_event(LogLevel::warning, "",
-                  "local filter cannot read Redis; it stands aside after "
-                  "rebuild_every without news",
+                  "local filter cannot read Redis; it stands aside while "
+                  "it hears nothing",
                   {{"error", e.what()}});
       warned = true;
     }

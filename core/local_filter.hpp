@@ -30,16 +30,18 @@ class LocalFilter {
   // A started filter when the configuration enables it, else null.
   static std::shared_ptr<LocalFilter> start_if_enabled(const Config& cfg);
   // False only when a current filter holds none of `names`: each of them surely has no entry
-  // and no unsubscription. True when any may, and whenever the filter is not built, or has
-  // not heard from Redis for longer than rebuild_every (it then stands aside).
+  // and no unsubscription. True when any may, and whenever the filter is not built, has not
+  // read the event stream for ten polls (at least 5 s), or knows entries arrive unseen (an
+  // import is being written, or the stream was trimmed past it) until it has read the keys
+  // again: it then stands aside and Redis decides.
   bool may_hold_any(const std::vector<std::string>& names) const;
 
   struct Status {
     bool ready = false;
     size_t members = 0;    // addresses and domains added since the last build
     size_t bytes = 0;      // the filter's bit array
-    int64_t built_ms = 0;  // when the current filter was built
-    int64_t heard_ms = 0;  // last successful read of the stream
+    int64_t built_ms = 0;  // when the current filter was built (steady clock)
+    int64_t heard_ms = 0;  // last successful read of the stream (steady clock)
   };
   Status status() const;
   // Builds a fresh filter now (tests, and the follower after an import).
@@ -48,6 +50,8 @@ class LocalFilter {
  private:
   void run();
   void follow();
+  bool stale() const;
+  int64_t silence_ms() const;
   std::string events_key() const;
 
   RedisConfig redis_;
@@ -58,6 +62,7 @@ class LocalFilter {
   std::string last_id_ = "0-0";
   int64_t built_ms_ = 0, heard_ms_ = 0;
   size_t members_ = 0;
+  bool stale_ = false;  // entries may exist that the filter has not seen: stand aside
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;

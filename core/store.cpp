@@ -3,6 +3,7 @@
 // local journal is in core/store_journal.cpp.
 #include "core/store.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -364,7 +365,16 @@ size_t SuppressionStore::record_batch(const std::vector<OutcomeRecord>& batch) {
   if (loaded.type == RedisValue::error) throw StoreError("script load: " + loaded.str);
   int64_t now = now_ms();
   std::vector<std::vector<std::string>> cmds;
-  cmds.reserve(batch.size());
+  cmds.reserve(batch.size() + 1);
+  // Imported rows write no event each (a large import must not push evidence out of the
+  // capped stream); one marker per batch, ahead of its rows, tells every gate.local_filter
+  // that entries are arriving unseen, so it stands aside until it has read the keys again.
+  if (std::any_of(batch.begin(), batch.end(),
+                  [](const OutcomeRecord& o) { return o.origin == RecordOrigin::import; }))
+    cmds.push_back({"XADD", events_key(), "MAXLEN", "~", std::to_string(sup_.events_maxlen), "*",
+                    "kind", "import-batch", "ts", std::to_string(now), "rows",
+                    std::to_string(batch.size())});
+  const size_t first_row = cmds.size();
   for (const auto& o : batch) {
     ScriptCall c = record_call(o, now);
     std::vector<std::string> argv = {"EVALSHA", sc.sha, std::to_string(c.keys.size())};
@@ -374,11 +384,11 @@ size_t SuppressionStore::record_batch(const std::vector<OutcomeRecord>& batch) {
   }
   auto replies = pool_->pipeline(cmds);
   size_t written = 0;
-  for (size_t i = 0; i < replies.size(); ++i) {
+  for (size_t i = first_row; i < replies.size(); ++i) {
     if (replies[i].type == RedisValue::error)
-      throw StoreError("record: " + replies[i].str + " (row " + std::to_string(i + 1) +
+      throw StoreError("record: " + replies[i].str + " (row " + std::to_string(i - first_row + 1) +
                        " of the batch; the rows before it were written)");
-    if (!record_result(batch[i], replies[i]).duplicate) ++written;
+    if (!record_result(batch[i - first_row], replies[i]).duplicate) ++written;
   }
   return written;
 }
