@@ -34,6 +34,8 @@ bench_write_postfix() {
   # $8, $9 (optional): the same for the no-op policy service anchor.
   local pc=$1 relayhost=$2 plain_port=$3 milter_port=$4 milter=$5 policy=${6:-} policy_port=${7:-}
   local noop=${8:-} noop_port=${9:-}
+  # ${10}, ${11} (optional): a no-op milter (inet:HOST:PORT) and the smtpd port that uses it.
+  local noop_milter=${10:-} noop_milter_port=${11:-}
   mkdir -p "$pc/etc" "$pc/queue" "$pc/data"
   chmod 755 "$pc"
   chown postfix "$pc/data"
@@ -75,6 +77,7 @@ EOF
 127.0.0.1:$milter_port inet n - n - - smtpd -o smtpd_milters=$milter
 $([ -n "$policy" ] && echo "127.0.0.1:$policy_port inet n - n - - smtpd -o { smtpd_recipient_restrictions = check_policy_service $policy }")
 $([ -n "$noop" ] && echo "127.0.0.1:$noop_port inet n - n - - smtpd -o { smtpd_recipient_restrictions = check_policy_service $noop }")
+$([ -n "$noop_milter" ] && echo "127.0.0.1:$noop_milter_port inet n - n - - smtpd -o smtpd_milters=$noop_milter")
 pickup    unix n - n 60 1 pickup
 cleanup   unix n - n - 0 cleanup
 qmgr      unix n - n 300 1 qmgr
