@@ -393,6 +393,65 @@ size_t SuppressionStore::record_batch(const std::vector<OutcomeRecord>& batch) {
   return written;
 }
 
+BatchWritten SuppressionStore::write_batch(const OutcomeBatch& batch) {
+  BatchWritten out;
+  out.records.resize(batch.records.size());
+  out.record_errors.resize(batch.records.size());
+  const auto& sc = store_scripts::script(store_scripts::kRecord);
+  int64_t now = now_ms();
+  // SCRIPT LOAD ahead of the EVALSHAs in the same pipeline: Redis runs them in order, so each
+  // finds the script even right after a restart or a failover.
+  std::vector<std::vector<std::string>> cmds = {{"SCRIPT", "LOAD", sc.body}};
+  const bool pause = batch.pause.count() > 0;
+  if (pause) cmds.push_back(pause_command(batch.pause));
+  const size_t first_record = cmds.size();
+  for (const auto& o : batch.records) {
+    ScriptCall c = record_call(o, now);
+    std::vector<std::string> argv = {"EVALSHA", sc.sha, std::to_string(c.keys.size())};
+    argv.insert(argv.end(), c.keys.begin(), c.keys.end());
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    cmds.push_back(std::move(argv));
+  }
+  const size_t first_note = cmds.size();
+  for (const auto& n : batch.notes)
+    for (auto& c : remember_commands(n)) cmds.push_back(std::move(c));
+  std::vector<RedisValue> replies;
+  std::string failed;
+  try {
+    replies = pool_->pipeline(cmds);
+    if (replies.size() != cmds.size()) throw StoreError("pipeline: short reply");
+  } catch (const StoreError& e) {
+    failed = e.what();
+  }
+  bool reached = failed.empty();
+  for (size_t i = 0; i < batch.records.size(); ++i) {
+    const OutcomeRecord& o = batch.records[i];
+    try {
+      if (!reached) throw StoreError(failed);
+      const RedisValue& v = replies[first_record + i];
+      if (v.type == RedisValue::error) throw StoreError("record: " + v.str);
+      out.records[i] = record_result(o, v);
+    } catch (const StoreError& e) {
+      // Kept for replay: its record id makes a write that did land count once.
+      try {
+        out.records[i] = journal_record(o);
+      } catch (const StoreError& j) {
+        out.record_errors[i] = std::string(e.what()) + "; " + j.what();
+      }
+    }
+  }
+  if (!reached) {
+    out.notes_error = failed;
+    return out;
+  }
+  // A pause Redis refused is not reported: the relay that saw the throttle holds it locally.
+  for (size_t i = first_note; i < replies.size() && out.notes_error.empty(); ++i)
+    if (replies[i].type == RedisValue::error)
+      out.notes_error = "remember_message: " + replies[i].str;
+  replay_if_journal_may_hold();
+  return out;
+}
+
 void SuppressionStore::unsubscribe(const std::string& address, const std::string& list,
                                    const EventContext& ctx) {
   store_scripts::Args a(store_scripts::kUnsubscribe);
@@ -717,26 +776,33 @@ std::map<std::string, std::map<std::string, int64_t>> SuppressionStore::stats(
 void SuppressionStore::remember_message(const std::string& message_id,
                                         const std::map<std::string, std::string>& fields,
                                         const std::vector<std::string>& recipients) {
-  if (message_id.empty() || (fields.empty() && recipients.empty())) return;
-  const std::string k = mid_key(message_id);
-  const std::string ttl = std::to_string(sup_.message_id_ttl.count());
-  std::vector<std::string> hset = {"HSET", k};
-  for (const auto& [f, v] : fields) {
-    hset.push_back(f);
-    hset.push_back(v);
-  }
-  if (!recipients.empty()) hset.insert(hset.end(), {"rcpts", "1"});
-  std::vector<std::vector<std::string>> cmds = {hset, {"PEXPIRE", k, ttl}};
-  if (!recipients.empty()) {
-    const std::string rk = midr_key(message_id);
-    std::vector<std::string> sadd = {"SADD", rk};
-    sadd.insert(sadd.end(), recipients.begin(), recipients.end());
-    cmds.push_back(sadd);
-    cmds.push_back({"PEXPIRE", rk, ttl});
-  }
+  auto cmds = remember_commands({message_id, fields, recipients});
+  if (cmds.empty()) return;
   auto r = pool_->pipeline(cmds);
   for (const auto& v : r)
     if (v.type == RedisValue::error) throw StoreError("remember_message: " + v.str);
+}
+
+std::vector<std::vector<std::string>> SuppressionStore::remember_commands(
+    const MessageNote& note) const {
+  if (note.message_id.empty() || (note.fields.empty() && note.recipients.empty())) return {};
+  const std::string k = mid_key(note.message_id);
+  const std::string ttl = std::to_string(sup_.message_id_ttl.count());
+  std::vector<std::string> hset = {"HSET", k};
+  for (const auto& [f, v] : note.fields) {
+    hset.push_back(f);
+    hset.push_back(v);
+  }
+  if (!note.recipients.empty()) hset.insert(hset.end(), {"rcpts", "1"});
+  std::vector<std::vector<std::string>> cmds = {hset, {"PEXPIRE", k, ttl}};
+  if (!note.recipients.empty()) {
+    const std::string rk = midr_key(note.message_id);
+    std::vector<std::string> sadd = {"SADD", rk};
+    sadd.insert(sadd.end(), note.recipients.begin(), note.recipients.end());
+    cmds.push_back(sadd);
+    cmds.push_back({"PEXPIRE", rk, ttl});
+  }
+  return cmds;
 }
 
 bool SuppressionStore::message_had_recipient(const std::string& message_id,
@@ -776,12 +842,15 @@ void SuppressionStore::refund_send_token(const std::string& bucket) {
 
 void SuppressionStore::share_pause(Millis pause) {
   if (pause.count() <= 0) return;
+  RedisValue v = pool_->command(pause_command(pause));
+  if (v.type == RedisValue::error) throw StoreError("pause: " + v.str);
+}
+
+std::vector<std::string> SuppressionStore::pause_command(Millis pause) const {
   // NX: a pause in force is neither shortened nor extended; the next throttle after it sets
   // a new one.
-  RedisValue v = pool_->command({"SET", redis_cfg_.key_prefix + "pause",
-                                 std::to_string(now_ms() + pause.count()), "PX",
-                                 std::to_string(pause.count()), "NX"});
-  if (v.type == RedisValue::error) throw StoreError("pause: " + v.str);
+  return {"SET", redis_cfg_.key_prefix + "pause", std::to_string(now_ms() + pause.count()),
+          "PX",  std::to_string(pause.count()),   "NX"};
 }
 
 int64_t SuppressionStore::shared_pause_until() {

@@ -119,6 +119,10 @@ class SuppressionStore {
 
   // Writes outcomes that could not reach Redis to the local journal; replay applies them.
   RecordResult record_or_journal(const OutcomeRecord& outcome);
+  // The relay's outcome writer (core/outcome_writer.hpp): records, Message-IDs and a shared
+  // pause in one pipelined round trip. A record Redis does not take goes to the journal, as
+  // with record_or_journal; nothing throws.
+  BatchWritten write_batch(const OutcomeBatch& batch);
   size_t replay_journal();
   size_t journal_size();
 
@@ -149,6 +153,12 @@ class SuppressionStore {
   };
   ScriptCall record_call(const OutcomeRecord& o, int64_t now) const;
   RecordResult record_result(const OutcomeRecord& o, const RedisValue& v);
+  std::vector<std::vector<std::string>> remember_commands(const MessageNote& note) const;
+  std::vector<std::string> pause_command(Millis pause) const;
+  // Appends one record to suppression.journal_path; throws StoreError when it cannot.
+  RecordResult journal_record(const OutcomeRecord& outcome);
+  // After a write that reached Redis: replays the journal when it may hold records.
+  void replay_if_journal_may_hold();
   RedisValue run_script(int which, const std::vector<std::string>& keys,
                         const std::vector<std::string>& args);
   // The lease ladder in ms as script arguments, formatted once per store (config is immutable).

@@ -44,23 +44,38 @@ std::vector<std::string> split_unesc(const std::string& line) {
 }  // namespace
 
 RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
+  RecordResult e;
   try {
-    auto e = record(o);
-    // The journal is looked at only while it may hold something (two stat calls a record
-    // otherwise): from the start until it is seen empty, and again after each append.
-    if (journal_maybe_.load(std::memory_order_relaxed)) {
-      if (journal_size() > 0)
-        replay_journal();
-      else
-        journal_maybe_.store(false, std::memory_order_relaxed);
-    }
-    return e;
+    e = record(o);
   } catch (const StoreError&) {
     if (sup_.journal_path.empty()) throw;
+    return journal_record(o);
+  }
+  replay_if_journal_may_hold();
+  return e;
+}
+
+void SuppressionStore::replay_if_journal_may_hold() {
+  // The journal is looked at only while it may hold something (two stat calls a record
+  // otherwise): from the start until it is seen empty, and again after each append.
+  if (!journal_maybe_.load(std::memory_order_relaxed)) return;
+  if (journal_size() > 0) {
+    try {
+      replay_journal();
+    } catch (const StoreError&) {
+      // What was kept stays kept; the relay's periodic replay tries again.
+    }
+  } else
+    journal_maybe_.store(false, std::memory_order_relaxed);
+}
+
+RecordResult SuppressionStore::journal_record(const OutcomeRecord& o) {
+  if (sup_.journal_path.empty()) throw StoreError("no suppression.journal_path to keep it in");
+  {
     std::lock_guard lock(journal_mu_);
     std::filesystem::create_directories(std::filesystem::path(sup_.journal_path).parent_path());
     std::ofstream out(sup_.journal_path, std::ios::app);
-    if (!out) throw;
+    if (!out) throw StoreError("journal " + sup_.journal_path + " not writable");
     out << esc(o.address) << '\t' << to_string(o.cls) << '\t' << to_string(o.action) << '\t'
         << esc(o.code) << '\t' << esc(o.text) << '\t' << esc(o.rule) << '\t'
         << to_string(o.ctx.source) << '\t' << esc(o.ctx.queue_id) << '\t' << esc(o.ctx.message_id)
@@ -73,12 +88,12 @@ RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
         << '\t' << esc(o.sender) << '\t' << esc(o.remote_mta) << '\t' << (o.steps_lease ? "1" : "")
         << '\n';
     out.flush();
-    if (!out) throw;
-    journal_maybe_.store(true, std::memory_order_relaxed);
-    RecordResult r;
-    r.journaled = true;
-    return r;
+    if (!out) throw StoreError("journal " + sup_.journal_path + " not writable");
   }
+  journal_maybe_.store(true, std::memory_order_relaxed);
+  RecordResult r;
+  r.journaled = true;
+  return r;
 }
 
 size_t SuppressionStore::journal_size() {

@@ -125,6 +125,27 @@ struct RecordResult {
   const Entry* operator->() const { return &*entry; }
 };
 
+// A Message-ID sent upstream: its transaction's fields (queue id, sender) and recipients
+// (SuppressionStore::remember_message).
+struct MessageNote {
+  std::string message_id;
+  std::map<std::string, std::string> fields;
+  std::vector<std::string> recipients;
+};
+
+// What the relay's outcome writer sends in one round trip (SuppressionStore::write_batch).
+struct OutcomeBatch {
+  std::vector<OutcomeRecord> records;
+  std::vector<MessageNote> notes;
+  Millis pause{0};  // the fleet-wide throttle pause to share (0: none)
+};
+
+struct BatchWritten {
+  std::vector<RecordResult> records;       // one per record, in order
+  std::vector<std::string> record_errors;  // per record: "" or why it was neither written nor kept
+  std::string notes_error;                 // "" or why the Message-IDs were not stored
+};
+
 struct Event {
   std::string id;  // stream id
   int64_t ts_ms = 0;

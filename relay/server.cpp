@@ -70,6 +70,9 @@ bool same_upstream(const UpstreamConfig& a, const UpstreamConfig& b) {
          a.entra.ca_file == b.entra.ca_file && a.entra.refresh_before == b.entra.refresh_before;
 }
 
+// Records queued off the reply path at most; past it a session writes its own (and waits).
+constexpr size_t kWriterQueue = 10000;
+
 }  // namespace
 
 RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg,
@@ -79,6 +82,7 @@ RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg
   rt_.cfg = cfg;
   rt_.store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
   rt_.store->use_local_filter(LocalFilter::start_if_enabled(*cfg));
+  rt_.writer = std::make_shared<OutcomeWriter>(rt_.store, kWriterQueue);
   fleet_ = std::make_shared<FleetSlots>(rt_);
   tokens_ = make_bearer_tokens(rt_, cfg->relay.upstream);
   rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream,
@@ -211,6 +215,9 @@ void RelayServer::reload() {
   }
   rt_.store = std::make_shared<SuppressionStore>(next->redis, next->suppression);
   rt_.store->use_local_filter(LocalFilter::start_if_enabled(*next));
+  // The old writer stays with the sessions that started before; the last one to end writes
+  // what it still holds.
+  rt_.writer = std::make_shared<OutcomeWriter>(rt_.store, kWriterQueue);
   rt_.access = std::make_shared<AccessList>(next->relay.allow);
   rt_.cfg = next;
   log_event(LogLevel::notice, "", "configuration reloaded", {{"file", config_path_}});

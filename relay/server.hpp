@@ -27,6 +27,7 @@
 
 #include "core/access.hpp"
 #include "core/config.hpp"
+#include "core/outcome_writer.hpp"
 #include "core/store.hpp"
 #include "relay/upstream.hpp"
 
@@ -50,6 +51,8 @@ struct RelayRuntime {
   asio::thread_pool blocking{4};
   std::shared_ptr<const Config> cfg;
   std::shared_ptr<SuppressionStore> store;
+  // Outcome records and Message-IDs, written off the reply path (one per store).
+  std::shared_ptr<OutcomeWriter> writer;
   std::shared_ptr<UpstreamPool> pool;
   std::shared_ptr<const AccessList> access;
   std::chrono::steady_clock::time_point paused_until{};

@@ -24,6 +24,7 @@
 #include "relay/message_stream.hpp"
 #include "relay/server.hpp"
 #include "relay/session_state.hpp"
+#include "relay/session_writes.hpp"
 
 namespace bouncegate {
 
@@ -80,6 +81,7 @@ class ClientSession {
         store_(rt.store),
         pool_(rt.pool),
         io_(std::make_shared<ClientIo>(std::move(s))),
+        writes_(rt.writer, rt.io.get_executor()),
         state_(cfg_->relay.max_recipients, cfg_->relay.max_message_size) {
     char buf[32];
     snprintf(buf, sizeof buf, "R%06llX", static_cast<unsigned long long>(++rt_.session_counter));
@@ -122,6 +124,7 @@ class ClientSession {
   std::shared_ptr<SuppressionStore> store_;
   std::shared_ptr<UpstreamPool> pool_;
   std::shared_ptr<ClientIo> io_;
+  SessionWrites writes_;
   SessionState state_;
   std::string id_, queue_id_, message_id_;
   std::string sender_list_;     // unsubscribe list of this transaction's sender ("" for none)
@@ -289,8 +292,12 @@ awaitable<void> ClientSession::run() {
         break;
     }
   }
-  co_await end_transaction();
+  // The last reply (221) goes out before the upstream connection's RSET and the wait below.
   co_await flush();
+  co_await end_transaction();
+  // Closing tells the client that everything this session learned is in Redis or the
+  // journal (tests and a drain rely on it); the replies themselves did not wait for it.
+  co_await writes_.written();
   // close() alone sends the FIN; a shutdown() first only fails with ENOTCONN when the client
   // has already gone, one more syscall per session.
   io_->close();
@@ -451,6 +458,9 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
   }
   const std::string rcpt = addr ? addr->address : c.path;
   if (cfg_->relay.gate && addr) {
+    // What this session learned is in Redis before it gates again: a recipient an earlier
+    // reply suppressed is refused by the same session (no-op when nothing is pending).
+    co_await writes_.written();
     GateDecision d;
     try {
       auto store = store_;
@@ -641,21 +651,28 @@ awaitable<void> ClientSession::on_data() {
   }
   for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data_end, done, concerns);
   if (!message_id_.empty() && done.positive()) {
-    try {
-      auto store = store_;
-      std::map<std::string, std::string> fields = {
-          {"queue_id", queue_id_.empty() ? id_ : queue_id_}, {"sender", state_.txn().mail.path}};
-      // Later feedback about this message is trusted only for its recipients.
-      auto remember = [store, mid = message_id_, fields, recipients] {
-        store->remember_message(mid, fields, recipients);
-        return true;
-      };
-      co_await rt_.offload(remember);
-    } catch (const std::exception& e) {
-      log_event(LogLevel::warning, log_id(), "message id not stored", {{"error", e.what()}});
+    // Later feedback about this message is trusted only for its recipients.
+    MessageNote note{
+        message_id_,
+        {{"queue_id", queue_id_.empty() ? id_ : queue_id_}, {"sender", state_.txn().mail.path}},
+        recipients};
+    if (!writes_.remember(note, log_id())) {
+      try {
+        auto store = store_;
+        auto remember = [store, &note] {
+          store->remember_message(note.message_id, note.fields, note.recipients);
+          return true;
+        };
+        co_await rt_.offload(remember);
+      } catch (const std::exception& e) {
+        log_event(LogLevel::warning, log_id(), "message id not stored", {{"error", e.what()}});
+      }
     }
   }
   reply(done);
+  // The end of data is a synchronisation point (RFC 2920): the client waits for this reply,
+  // so it goes out now, ahead of the upstream RSET and the records still being written.
+  co_await flush();
   if (done.code == 421) upstream_closed_channel();
   co_await end_transaction();
 }
@@ -680,12 +697,20 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
     log_event(LogLevel::notice, log_id(), "upstream throttling: new transactions paused",
               {{"for", format_duration(cfg_->relay.throttle_pause)}});
   }
+  // A throttle pauses the whole fleet: every relay reads the shared pause (RelayServer).
+  Millis share = l.record.cls == OutcomeClass::rate_limit ? cfg_->relay.throttle_pause : Millis(0);
+  const UpstreamConfig& uc = cfg_->relay.upstream;
+  std::string line = "to=<" + rcpt + ">, upstream=" + uc.host + ":" + std::to_string(uc.port) +
+                     ", reply=" + log_quote(r.one_line()) +
+                     ", class=" + std::string(to_string(l.record.cls)) +
+                     ", action=" + std::string(to_string(l.record.action));
+  // Off the reply path: the writer sends it with everything else queued in one round trip.
+  if (writes_.record(l.record, share, log_id(), line)) co_return;
+  // Its queue is full (Redis slow or down): this session writes the record itself.
   RecordResult entry;
+  std::string error;
   try {
     auto store = store_;
-    // A throttle pauses the whole fleet: every relay reads the shared pause (RelayServer).
-    Millis share =
-        l.record.cls == OutcomeClass::rate_limit ? cfg_->relay.throttle_pause : Millis(0);
     auto record = [store, rec = l.record, share] {
       try {
         store->share_pause(share);
@@ -696,17 +721,9 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
     };
     entry = co_await rt_.offload(record);
   } catch (const std::exception& e) {
-    log_event(LogLevel::error, log_id(), "outcome not recorded",
-              {{"to", rcpt}, {"error", e.what()}});
+    error = e.what();
   }
-  const UpstreamConfig& uc = cfg_->relay.upstream;
-  std::string line = "to=<" + rcpt + ">, upstream=" + uc.host + ":" + std::to_string(uc.port) +
-                     ", reply=" + log_quote(r.one_line()) +
-                     ", class=" + std::string(to_string(l.record.cls)) +
-                     ", action=" + std::string(to_string(l.record.action));
-  if (entry && entry->ttl_ms >= 0) line += ", lease=" + lease_text(entry->ttl_ms);
-  if (entry.journaled) line += ", journaled=yes";
-  log_event(LogLevel::info, log_id(), line);
+  log_written_outcome(log_id(), rcpt, line, entry, error);
 }
 
 // RFC 5321 3.8: an upstream 421 means it has closed that channel. The connection is never

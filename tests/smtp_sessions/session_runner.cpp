@@ -11,6 +11,7 @@
 //   RELAY: yaml               a line under relay: (e.g. "max_recipients: 3")
 //   RELAY-UPSTREAM: yaml      a line under relay.upstream: (e.g. "max_connections: 1")
 //   CONFIG: yaml              a top-level line; {unsub_key} is a key file made for the test
+//   JOURNAL: on               suppression.journal_path is a file of the test (default: none)
 //   UNSUBSCRIBE: addr list    records an unsubscribe of addr from list (before what follows)
 //   SUPPRESS: addr            records a hard bounce for addr (a 24h lease, level 0)
 //   SHARED-PAUSE: ms          another relay of the fleet saw a throttle: bg:pause for ms
@@ -26,6 +27,7 @@
 //   C-RAW: text               client bytes with \r \n \t \\ \xHH escapes, no CRLF added
 //   S: prefix                 the next reply starts with prefix (multi-line joined by \n)
 //   S-REPEAT: N prefix        N replies with that prefix
+//   S-WITHIN: ms prefix       the next reply starts with prefix and arrives within ms
 //   CLOSED                    the relay closed the connection
 //   RECONNECT                 a new client connection (reads nothing)
 //   SLEEP: ms
@@ -37,6 +39,7 @@
 //   UPSTREAM-SAW: text        some command line received upstream contains text
 //   UPSTREAM-NEVER: text      no command line received upstream contains text
 //   REDIS: stop|start         kill the redis-server / start it again on its port (empty)
+//   REDIS: pause|resume       SIGSTOP / SIGCONT: Redis accepts connections but answers nothing
 //   LOG: text                 the relay's log contains text
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -48,6 +51,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -244,6 +248,11 @@ TEST_P(SessionTest, Replays) {
                       relay_extra + "logging: {level: debug}\n" + top_extra);
   std::string key = dir.file("unsub.key", std::string(64, 'a') + "\n");
   for (size_t p; (p = yaml.find("{unsub_key}")) != std::string::npos;) yaml.replace(p, 11, key);
+  for (const auto& l : lines)
+    if (l.kind == "JOURNAL" && l.text == "on") {
+      const std::string none = "journal_path: ''";
+      yaml.replace(yaml.find(none), none.size(), "journal_path: " + dir.path() + "/journal");
+    }
   std::string cfg_path = dir.file("bouncegate.yaml", yaml);
   auto cfg = load_config_text(yaml, cfg_path);
   SuppressionStore store(cfg->redis, cfg->suppression);
@@ -255,9 +264,30 @@ TEST_P(SessionTest, Replays) {
   auto where = [&](const Line& l) {
     return GetParam() + ".session:" + std::to_string(l.no) + ": " + l.kind + ": " + l.text;
   };
+  // The relay writes what it learned off the reply path and closes a session only once it is
+  // written: after a 221 or 421, checks of Redis wait for the close; other positive checks
+  // are retried for up to 2 s (eventually()).
+  std::string last_reply;
+  bool settled = false;
   auto flush = [&] {
-    if (!pending.empty()) client->send(pending);
+    if (!pending.empty()) {
+      client->send(pending);
+      settled = false;
+    }
     pending.clear();
+  };
+  auto settle = [&] {
+    if (settled) return;
+    settled = true;
+    if (last_reply.rfind("221", 0) == 0 || last_reply.rfind("421", 0) == 0) client->closed();
+  };
+  auto eventually = [&](const std::function<bool()>& holds) {
+    settle();
+    for (int i = 0; i < 100; ++i) {
+      if (holds()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return holds();
   };
   std::unique_ptr<Client> client2;
   for (const auto& l : lines) {
@@ -304,23 +334,36 @@ TEST_P(SessionTest, Replays) {
       continue;
     }
     flush();
-    if (l.kind == "S" || l.kind == "S-REPEAT") {
+    if (l.kind == "S" || l.kind == "S-REPEAT" || l.kind == "S-WITHIN") {
       int n = 1;
       std::string prefix = l.text;
+      long within_ms = -1;
       if (l.kind == "S-REPEAT") {
         n = std::stoi(l.text);
         prefix = l.text.substr(l.text.find(' ') + 1);
+      } else if (l.kind == "S-WITHIN") {
+        within_ms = std::stol(l.text);
+        prefix = l.text.substr(l.text.find(' ') + 1);
       }
+      const auto asked = std::chrono::steady_clock::now();
       for (size_t p = prefix.find("\\n"); p != std::string::npos; p = prefix.find("\\n", p + 1))
         prefix.replace(p, 2, "\n");
       for (int i = 0; i < n; ++i) {
         std::string r = client->reply();
+        last_reply = r;
         ASSERT_EQ(r.substr(0, prefix.size()), prefix)
             << where(l) << "\nreply " << i + 1 << ": " << r << "\nrelay log:\n"
             << relay.log();
       }
+      if (within_ms >= 0) {
+        auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - asked)
+                        .count();
+        EXPECT_LE(took, within_ms) << where(l) << ": the reply took " << took << " ms";
+      }
     } else if (l.kind == "CLOSED") {
       EXPECT_TRUE(client->closed()) << where(l);
+      settled = true;
     } else if (l.kind == "UNSUBSCRIBE") {
       std::istringstream is(l.text);
       std::string addr, list;
@@ -345,16 +388,35 @@ TEST_P(SessionTest, Replays) {
       EXPECT_EQ(redis.cli({"ZCARD", "bg:upstream:slots"}), l.text + "\n") << where(l);
     } else if (l.kind == "REDIS-KEY") {
       std::string key = l.text.substr(0, l.text.find(' '));
-      bool present = redis.cli({"EXISTS", key}).find('1') != std::string::npos;
-      EXPECT_EQ(present, l.text.find(" present") != std::string::npos) << where(l);
+      const bool want = l.text.find(" present") != std::string::npos;
+      auto present = [&] { return redis.cli({"EXISTS", key}).find('1') != std::string::npos; };
+      settle();
+      EXPECT_EQ(want ? eventually(present) : present(), want) << where(l);
     } else if (l.kind == "RECONNECT") {
       client = std::make_unique<Client>(relay_port);
     } else if (l.kind == "SLEEP") {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(l.text)));
     } else if (l.kind == "STORE") {
       std::string addr = l.text.substr(0, l.text.find(' '));
+      const bool absent = l.text.find(" absent") != std::string::npos;
+      auto want = pairs(l.text);
+      // Present with every field asked for (a lease step may still be on its way).
+      auto matches = [&] {
+        auto e = store.get(addr);
+        if (!e) return false;
+        for (const auto& [k, v] : want) {
+          if ((k == "class" && to_string(e->cls) != v) ||
+              (k == "level" && std::to_string(e->level) != v) ||
+              (k == "action" && to_string(e->action) != v) || (k == "source" && e->source != v) ||
+              (k == "code" && e->code != v))
+            return false;
+        }
+        return true;
+      };
+      settle();
+      if (!absent) eventually(matches);
       auto e = store.get(addr);
-      if (l.text.find(" absent") != std::string::npos) {
+      if (absent) {
         EXPECT_FALSE(e) << where(l) << ": stored with class " << (e ? to_string(e->cls) : "");
         continue;
       }
@@ -371,24 +433,38 @@ TEST_P(SessionTest, Replays) {
     } else if (l.kind == "EVENT") {
       std::string addr = l.text.substr(0, l.text.find(' '));
       auto want = pairs(l.text);
-      bool found = false;
-      for (const auto& ev : store.events_since(0)) {
-        if (ev.get("addr") != addr) continue;
-        bool all = true;
-        for (const auto& [k, v] : want) all = all && ev.get(k) == v;
-        found = found || all;
-      }
-      EXPECT_TRUE(found) << where(l) << "\nrelay log:\n" << relay.log();
+      auto found = [&] {
+        for (const auto& ev : store.events_since(0)) {
+          if (ev.get("addr") != addr) continue;
+          bool all = true;
+          for (const auto& [k, v] : want) all = all && ev.get(k) == v;
+          if (all) return true;
+        }
+        return false;
+      };
+      EXPECT_TRUE(eventually(found)) << where(l) << "\nrelay log:\n" << relay.log();
     } else if (l.kind == "STATS") {
       std::string domain = l.text.substr(0, l.text.find(' '));
-      int64_t total = 0;
-      auto counts = store.stats(0, domain);
-      for (const auto& [cls, n] : counts[domain]) total += n;
-      EXPECT_EQ(std::to_string(total), pairs(l.text)["total"]) << where(l);
+      auto total = [&] {
+        int64_t t = 0;
+        auto counts = store.stats(0, domain);
+        for (const auto& [cls, n] : counts[domain]) t += n;
+        return std::to_string(t);
+      };
+      const std::string want = pairs(l.text)["total"];
+      eventually([&] { return total() == want; });
+      EXPECT_EQ(total(), want) << where(l);
     } else if (l.kind == "MID") {
       std::string mid = l.text.substr(0, l.text.find(' '));
+      auto want = pairs(l.text);
+      eventually([&] {
+        auto m = store.lookup_message(mid);
+        for (const auto& [k, v] : want)
+          if (m[k] != v) return false;
+        return true;
+      });
       auto m = store.lookup_message(mid);
-      for (const auto& [k, v] : pairs(l.text)) EXPECT_EQ(m[k], v) << where(l);
+      for (const auto& [k, v] : want) EXPECT_EQ(m[k], v) << where(l);
     } else if (l.kind == "UPSTREAM-STATS") {
       for (const auto& [k, v] : pairs(l.text)) {
         int got = k == "connections"     ? upstream.connections()
@@ -409,8 +485,12 @@ TEST_P(SessionTest, Replays) {
         redis.stop();
       else if (l.text == "start")
         redis.start();
+      else if (l.text == "pause")
+        redis.pause();
+      else if (l.text == "resume")
+        redis.resume();
       else
-        FAIL() << where(l) << ": stop or start";
+        FAIL() << where(l) << ": stop, start, pause or resume";
     } else if (l.kind == "LOG") {
       // Log lines are written as events happen; allow the relay a moment.
       bool seen = false;
@@ -420,7 +500,7 @@ TEST_P(SessionTest, Replays) {
       }
       EXPECT_TRUE(seen) << where(l) << "\nrelay log:\n" << relay.log();
     } else if (l.kind != "UPSTREAM" && l.kind != "RELAY" && l.kind != "CONFIG" &&
-               l.kind != "RELAY-UPSTREAM") {
+               l.kind != "JOURNAL" && l.kind != "RELAY-UPSTREAM") {
       FAIL() << where(l) << ": unknown directive";
     }
   }

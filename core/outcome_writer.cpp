@@ -1,0 +1,112 @@
+// OutcomeWriter: one thread, one pipelined round trip for everything queued (see the header).
+#include "core/outcome_writer.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include "core/store.hpp"
+
+namespace bouncegate {
+
+namespace {
+// One round trip carries at most this many jobs: a backlog after an outage is written in
+// bounded pipelines, not one unbounded one.
+constexpr size_t kJobsPerTrip = 512;
+}  // namespace
+
+OutcomeWriter::OutcomeWriter(std::shared_ptr<SuppressionStore> store, size_t capacity)
+    : store_(std::move(store)), capacity_(capacity), thread_([this] { run(); }) {}
+
+OutcomeWriter::~OutcomeWriter() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+bool OutcomeWriter::record(OutcomeRecord rec, Millis share_pause, RecordDone done) {
+  Job j;
+  j.record = std::move(rec);
+  j.pause = share_pause;
+  j.record_done = std::move(done);
+  return push(std::move(j));
+}
+
+bool OutcomeWriter::remember(MessageNote note, NoteDone done) {
+  Job j;
+  j.note = std::move(note);
+  j.note_done = std::move(done);
+  return push(std::move(j));
+}
+
+bool OutcomeWriter::push(Job job) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_ || queue_.size() >= capacity_) return false;
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void OutcomeWriter::flush() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+size_t OutcomeWriter::round_trips() const {
+  std::lock_guard lock(mu_);
+  return round_trips_;
+}
+
+void OutcomeWriter::run() {
+  for (;;) {
+    std::vector<Job> jobs;
+    {
+      std::unique_lock lock(mu_);
+      busy_ = false;
+      if (queue_.empty()) idle_.notify_all();
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // Stopping writes what is queued first: nothing accepted is dropped.
+      if (queue_.empty()) return;
+      busy_ = true;
+      while (!queue_.empty() && jobs.size() < kJobsPerTrip) {
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      ++round_trips_;
+    }
+    OutcomeBatch batch;
+    for (const auto& j : jobs) {
+      if (j.record) batch.records.push_back(*j.record);
+      if (j.note) batch.notes.push_back(*j.note);
+      batch.pause = std::max(batch.pause, j.pause);
+    }
+    BatchWritten w;
+    try {
+      w = store_->write_batch(batch);
+    } catch (const std::exception& e) {
+      // write_batch keeps what it can in the journal and does not throw; a failure here
+      // (memory) is reported for every job rather than lost silently.
+      w.records.assign(batch.records.size(), RecordResult{});
+      w.record_errors.assign(batch.records.size(), e.what());
+      w.notes_error = e.what();
+    }
+    size_t r = 0;
+    for (auto& j : jobs) {
+      try {
+        if (j.record) {
+          if (j.record_done) j.record_done(w.records[r], w.record_errors[r]);
+          ++r;
+        }
+        if (j.note && j.note_done) j.note_done(w.notes_error);
+      } catch (const std::exception&) {
+        // A callback only logs; its failure must not stop the writer.
+      }
+    }
+  }
+}
+
+}  // namespace bouncegate

@@ -1,0 +1,81 @@
+// A relay session's writes through the outcome writer, and the wait for them (see the header).
+#include "relay/session_writes.hpp"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/lease_text.hpp"
+#include "core/log.hpp"
+
+namespace bouncegate {
+
+void log_written_outcome(const std::string& log_id, const std::string& rcpt,
+                         const std::string& line, const RecordResult& entry,
+                         const std::string& error) {
+  if (!error.empty())
+    log_event(LogLevel::error, log_id, "outcome not recorded", {{"to", rcpt}, {"error", error}});
+  std::string l = line;
+  if (entry && entry->ttl_ms >= 0) l += ", lease=" + lease_text(entry->ttl_ms);
+  if (entry.journaled) l += ", journaled=yes";
+  log_event(LogLevel::info, log_id, l);
+}
+
+SessionWrites::SessionWrites(std::shared_ptr<OutcomeWriter> writer, asio::any_io_executor io)
+    : writer_(std::move(writer)), io_(std::move(io)) {}
+
+void SessionWrites::Pending::one_done() {
+  if (--n > 0 || !on_idle) return;
+  auto f = std::move(on_idle);
+  on_idle = nullptr;
+  f();
+}
+
+template <class F>
+auto SessionWrites::tracked(F f) {
+  // The callback runs on the writer thread, maybe after the session is gone: it holds only
+  // copies and the shared count, which it updates on the io thread.
+  return [f = std::move(f), p = pending_, io = io_](auto&&... a) {
+    f(a...);
+    asio::post(io, [p] { p->one_done(); });
+  };
+}
+
+bool SessionWrites::record(const OutcomeRecord& rec, Millis share_pause, const std::string& log_id,
+                           const std::string& line) {
+  if (!writer_) return false;
+  ++pending_->n;
+  auto done = tracked(
+      [log_id, rcpt = rec.address, line](const RecordResult& entry, const std::string& error) {
+        log_written_outcome(log_id, rcpt, line, entry, error);
+      });
+  if (writer_->record(rec, share_pause, done)) return true;
+  --pending_->n;
+  return false;
+}
+
+bool SessionWrites::remember(MessageNote note, const std::string& log_id) {
+  if (!writer_) return false;
+  ++pending_->n;
+  auto done = tracked([log_id](const std::string& error) {
+    if (!error.empty())
+      log_event(LogLevel::warning, log_id, "message id not stored", {{"error", error}});
+  });
+  if (writer_->remember(std::move(note), done)) return true;
+  --pending_->n;
+  return false;
+}
+
+asio::awaitable<void> SessionWrites::written() {
+  if (pending_->n == 0) co_return;
+  // Captures by reference only: g++ 12 destroys a temporary with captured copies passed in a
+  // co_await expression twice (as in RelayRuntime::offload).
+  co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+      [&](auto handler) {
+        auto h = std::make_shared<decltype(handler)>(std::move(handler));
+        pending_->on_idle = [h, io = io_] { asio::post(io, std::move(*h)); };
+      },
+      asio::use_awaitable);
+}
+
+}  // namespace bouncegate
