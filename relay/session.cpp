@@ -111,7 +111,14 @@ class ClientSession {
   awaitable<void> on_mail(const CommandLine& c);
   awaitable<void> on_rcpt(const CommandLine& c);
   awaitable<void> on_data();
-  awaitable<bool> open_upstream_transaction(const std::string& rcpt);
+  // Acquires a connection and sends MAIL; with PIPELINING, MAIL and this first RCPT go in one
+  // write (RFC 2920) and the RCPT's reply (or failure) comes back in `first`.
+  struct FirstRcpt {
+    std::optional<Reply> reply;
+    std::optional<UpstreamError> failure;
+  };
+  awaitable<bool> open_upstream_transaction(const std::string& rcpt, const CommandLine& c,
+                                            FirstRcpt& first);
   awaitable<void> upstream_failed(const UpstreamError& e, const std::string& rcpt);
   awaitable<void> learn(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
                         ReplyConcerns concerns);
@@ -374,14 +381,29 @@ awaitable<void> ClientSession::upstream_failed(const UpstreamError& e, const std
   if (r.code == "421") closing_ = true;
 }
 
-awaitable<bool> ClientSession::open_upstream_transaction(const std::string& rcpt) {
+awaitable<bool> ClientSession::open_upstream_transaction(const std::string& rcpt,
+                                                         const CommandLine& c, FirstRcpt& first) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::optional<UpstreamError> failure;
     try {
       up_ = co_await pool_->acquire();
-      Reply r = co_await up_->command(upstream_line(state_.txn().mail, up_->capabilities()),
-                                      cfg_->relay.upstream.command_timeout);
-      if (r.positive()) co_return true;
+      const UpstreamCapabilities& caps = up_->capabilities();
+      const std::string mail = upstream_line(state_.txn().mail, caps);
+      const Millis timeout = cfg_->relay.upstream.command_timeout;
+      Reply r;
+      if (caps.pipelining) {
+        auto both = co_await up_->command_pair(mail, upstream_line(c, caps), timeout);
+        r = both.first;
+        if (r.positive()) {
+          first.reply = both.second;
+          first.failure = both.second_error;
+          co_return true;
+        }
+        // MAIL refused: the RCPT's answer (503 and the like) only follows from that.
+      } else {
+        r = co_await up_->command(mail, timeout);
+        if (r.positive()) co_return true;
+      }
       // RFC 5321 3.8: a 421 on a connection that sat in the pool is the server closing an
       // idle channel, not an answer about this sender: one fresh try, nothing learned.
       if (r.code == 421 && up_->reused && attempt == 0) {
@@ -506,9 +528,10 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
     reply(*up_refusal_);
     co_return;
   }
+  FirstRcpt first;  // this RCPT's reply when it went with MAIL (PIPELINING)
   if (!up_ && !up_mail_refused_) {
     if (!co_await take_rate_token()) co_return;
-    if (!co_await open_upstream_transaction(rcpt) && !up_mail_refused_) co_return;
+    if (!co_await open_upstream_transaction(rcpt, c, first) && !up_mail_refused_) co_return;
   }
   if (up_mail_refused_) {
     // The upstream refused the sender: each recipient hears why, and it is learned as MAIL's.
@@ -518,12 +541,16 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
     co_return;
   }
   Reply r;
-  std::optional<UpstreamError> failure;
-  try {
-    r = co_await up_->command(upstream_line(c, up_->capabilities()),
-                              cfg_->relay.upstream.command_timeout);
-  } catch (const UpstreamError& e) {
-    failure = e;
+  std::optional<UpstreamError> failure = first.failure;
+  if (first.reply) {
+    r = *first.reply;
+  } else if (!failure) {
+    try {
+      r = co_await up_->command(upstream_line(c, up_->capabilities()),
+                                cfg_->relay.upstream.command_timeout);
+    } catch (const UpstreamError& e) {
+      failure = e;
+    }
   }
   if (failure) {
     co_await upstream_failed(*failure, rcpt);

@@ -138,6 +138,10 @@ awaitable<void> UpstreamConnection::write_raw(std::string_view bytes, Millis tim
 }
 
 awaitable<Reply> UpstreamConnection::read_reply(Millis timeout) {
+  co_return co_await read_one_reply(timeout, false);
+}
+
+awaitable<Reply> UpstreamConnection::read_one_reply(Millis timeout, bool more_expected) {
   ReplyReader reader;
   char chunk[4096];
   for (;;) {
@@ -151,6 +155,7 @@ awaitable<Reply> UpstreamConnection::read_reply(Millis timeout) {
                             "bad reply from " + label() + ": " + r.error);
       }
       // This reply answers the command just sent; anything after it answers nothing.
+      if (more_expected) co_return r;
       if (!buf_.empty() ||
           (io_->tls_on && (SSL_pending(io_->stream.native_handle()) > 0 ||
                            BIO_pending(SSL_get_rbio(io_->stream.native_handle())) > 0))) {
@@ -197,7 +202,7 @@ bool UpstreamConnection::has_pending_input() const {
   return ::poll(&p, 1, 0) != 0;
 }
 
-awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis timeout) {
+void UpstreamConnection::check_in_step() {
   // Before a command on a ready session, nothing may be waiting: anything there answers a
   // command this relay never sent. (During open() the server may still send TLS session
   // tickets, so only buffered reply bytes count there.)
@@ -207,8 +212,30 @@ awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis tim
     throw UpstreamError(UpstreamFault::protocol_error,
                         "upstream " + label() + " sent a reply to no command; connection dropped");
   }
+}
+
+awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis timeout) {
+  check_in_step();
   co_await write_raw(line + "\r\n", timeout);
   co_return co_await read_reply(timeout);
+}
+
+awaitable<UpstreamConnection::PairReplies> UpstreamConnection::command_pair(
+    const std::string& first, const std::string& second, Millis timeout) {
+  check_in_step();
+  co_await write_raw(first + "\r\n" + second + "\r\n", timeout);
+  PairReplies out;
+  out.first = co_await read_one_reply(timeout, true);
+  if (out.first.code == 421) {
+    healthy_ = false;  // closing the channel: whatever else it sends is not read
+    co_return out;
+  }
+  try {
+    out.second = co_await read_reply(timeout);
+  } catch (const UpstreamError& e) {
+    out.second_error = e;
+  }
+  co_return out;
 }
 
 awaitable<Reply> UpstreamConnection::ehlo() {

@@ -55,6 +55,18 @@ class UpstreamConnection {
   // connection is then out of step: it is marked unhealthy (never pooled again) and a command
   // on it is refused with protocol_error before it is written.
   asio::awaitable<Reply> command(const std::string& line, Millis timeout);
+  // RFC 2920, for a server that offers PIPELINING: two commands in one write (MAIL and the
+  // first RCPT). The first reply may be followed by the second's bytes; only what comes
+  // after the second reply answers nothing. A failure of the first throws as command() does;
+  // one of the second is handed back. After a 421 to the first the second is not read (that
+  // server is closing the channel).
+  struct PairReplies {
+    Reply first;
+    std::optional<Reply> second;
+    std::optional<UpstreamError> second_error;
+  };
+  asio::awaitable<PairReplies> command_pair(const std::string& first, const std::string& second,
+                                            Millis timeout);
   asio::awaitable<void> write_raw(std::string_view bytes, Millis timeout);
   asio::awaitable<Reply> read_reply(Millis timeout);
   // True when the server has sent anything not yet read, or closed the connection: an idle
@@ -76,6 +88,9 @@ class UpstreamConnection {
   asio::awaitable<void> start_tls();
   asio::awaitable<void> authenticate();
   asio::awaitable<Reply> ehlo();
+  // `more_expected`: bytes after this reply answer a command already sent (command_pair).
+  asio::awaitable<Reply> read_one_reply(Millis timeout, bool more_expected);
+  void check_in_step();
   void arm(Millis timeout);
   void disarm();
 

@@ -38,6 +38,8 @@
 //   UPSTREAM-STATS: connections=N messages=N auth_failures=N
 //   UPSTREAM-SAW: text        some command line received upstream contains text
 //   UPSTREAM-NEVER: text      no command line received upstream contains text
+//   UPSTREAM-PIPELINED: yes|no text   a command containing text came (or not) in the same
+//                             write as the command before it
 //   REDIS: stop|start         kill the redis-server / start it again on its port (empty)
 //   REDIS: pause|resume       SIGSTOP / SIGCONT: Redis accepts connections but answers nothing
 //   LOG: text                 the relay's log contains text
@@ -477,6 +479,12 @@ TEST_P(SessionTest, Replays) {
       bool seen = false;
       for (const auto& c : upstream.commands()) seen = seen || c.find(l.text) != std::string::npos;
       EXPECT_TRUE(seen) << where(l);
+    } else if (l.kind == "UPSTREAM-PIPELINED") {
+      const bool want = l.text.rfind("yes ", 0) == 0;
+      const std::string text = l.text.substr(l.text.find(' ') + 1);
+      bool seen = false;
+      for (const auto& c : upstream.pipelined()) seen = seen || c.find(text) != std::string::npos;
+      EXPECT_EQ(seen, want) << where(l);
     } else if (l.kind == "UPSTREAM-NEVER") {
       for (const auto& c : upstream.commands())
         EXPECT_EQ(c.find(l.text), std::string::npos) << where(l) << ": upstream saw " << c;

@@ -48,7 +48,9 @@ struct Conn {
     buf.append(tmp, static_cast<size_t>(n));
     return true;
   }
+  bool buffered = false;  // the last line read was already there, behind the one before it
   bool read_line(std::string& line) {
+    buffered = !buf.empty();
     for (;;) {
       size_t nl = buf.find('\n');
       if (nl != std::string::npos) {
@@ -185,6 +187,11 @@ void ScriptedUpstream::wait() {
   while (!stopping_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
+std::vector<std::string> ScriptedUpstream::pipelined() const {
+  std::lock_guard lock(mu_);
+  return pipelined_;
+}
+
 std::vector<std::string> ScriptedUpstream::commands() const {
   std::lock_guard lock(mu_);
   return commands_;
@@ -248,6 +255,7 @@ void ScriptedUpstream::serve(int fd) {
     {
       std::lock_guard lock(mu_);
       commands_.push_back(cmd == "AUTH" ? "AUTH ****" : line);
+      if (c.buffered) pipelined_.push_back(line);
     }
     if (cmd == "EHLO") {
       std::string r = "250-upstream.test";

@@ -65,6 +65,8 @@ class ScriptedUpstream {
   int auth_failures() const { return auth_failures_; }
   // Every command line received, in order, across connections ("AUTH ..." lines masked).
   std::vector<std::string> commands() const;
+  // Command lines that arrived in the same write as the one before them (RFC 2920).
+  std::vector<std::string> pipelined() const;
   // Blocks (for the standalone server) until stop() is called from elsewhere.
   void wait();
   void stop();
@@ -82,6 +84,7 @@ class ScriptedUpstream {
   std::atomic<int> connections_{0}, messages_{0}, auth_failures_{0};
   mutable std::mutex mu_;
   std::vector<std::string> commands_;
+  std::vector<std::string> pipelined_;
   std::set<std::string> deferred_once_;  // addresses seen by a *first-* behaviour
   std::set<int> open_fds_;
   std::vector<std::thread> threads_;
