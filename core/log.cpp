@@ -1,6 +1,7 @@
 // journald-friendly logging: "<6>ID: message key=value ..." or JSON lines.
 #include "core/log.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 
@@ -10,8 +11,9 @@ namespace bouncegate {
 namespace {
 
 struct LogState {
-  bool json = false;
-  int max_level = 6;
+  // Read without the lock on every call (threads log while a reload reconfigures).
+  std::atomic<bool> json{false};
+  std::atomic<int> max_level{6};
   std::string program = "bouncegate";
   std::mutex mu;
 };
@@ -71,7 +73,12 @@ void log_event(LogLevel level, std::string_view id, std::string_view message,
   if (lv > s.max_level) return;
   std::string line = "<" + std::to_string(lv) + ">";
   if (s.json) {
-    line += "{\"program\":\"" + json_escape(s.program) + "\"";
+    std::string program;
+    {
+      std::lock_guard lock(s.mu);
+      program = s.program;
+    }
+    line += "{\"program\":\"" + json_escape(program) + "\"";
     if (!id.empty()) line += ",\"id\":\"" + json_escape(id) + "\"";
     line += ",\"msg\":\"" + json_escape(message) + "\"";
     for (const auto& [k, v] : fields)

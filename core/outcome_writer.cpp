@@ -88,24 +88,35 @@ void OutcomeWriter::run() {
     try {
       w = store_->write_batch(batch);
     } catch (const std::exception& e) {
-      // write_batch keeps what it can in the journal and does not throw; a failure here
-      // (memory) is reported for every job rather than lost silently.
-      w.records.assign(batch.records.size(), RecordResult{});
-      w.record_errors.assign(batch.records.size(), e.what());
+      // write_batch keeps what it can in the journal and does not throw; should it (memory),
+      // each record still gets its own chance at the journal before it is called lost.
+      w = BatchWritten{};
+      w.records.resize(batch.records.size());
+      w.record_errors.resize(batch.records.size());
+      for (size_t i = 0; i < batch.records.size(); ++i) {
+        try {
+          w.records[i] = store_->record_or_journal(batch.records[i]);
+        } catch (const std::exception& j) {
+          w.record_errors[i] = std::string(e.what()) + "; " + j.what();
+        }
+      }
       w.notes_error = e.what();
     }
     size_t r = 0;
     for (auto& j : jobs) {
       try {
         if (j.record) {
-          if (j.record_done) j.record_done(w.records[r], w.record_errors[r]);
-          ++r;
+          const size_t i = r++;
+          if (j.record_done) j.record_done(w.records[i], w.record_errors[i]);
         }
         if (j.note && j.note_done) j.note_done(w.notes_error);
       } catch (const std::exception&) {
         // A callback only logs; its failure must not stop the writer.
       }
     }
+    // After the callbacks, so no session waits for it: a journal kept while Redis was away
+    // is replayed once Redis has taken something again.
+    if (w.any_written) store_->replay_if_journal_may_hold();
   }
 }
 

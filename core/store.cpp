@@ -399,9 +399,11 @@ BatchWritten SuppressionStore::write_batch(const OutcomeBatch& batch) {
   out.record_errors.resize(batch.records.size());
   const auto& sc = store_scripts::script(store_scripts::kRecord);
   int64_t now = now_ms();
-  // SCRIPT LOAD ahead of the EVALSHAs in the same pipeline: Redis runs them in order, so each
-  // finds the script even right after a restart or a failover.
-  std::vector<std::vector<std::string>> cmds = {{"SCRIPT", "LOAD", sc.body}};
+  // SCRIPT LOAD ahead of the EVALSHAs in the same pipeline (Redis runs them in order) until
+  // it has been seen loaded; a NOSCRIPT (a restart, a failover) sends it again next time.
+  std::vector<std::vector<std::string>> cmds;
+  const bool load = !record_script_loaded_.load(std::memory_order_relaxed);
+  if (load) cmds.push_back({"SCRIPT", "LOAD", sc.body});
   const bool pause = batch.pause.count() > 0;
   if (pause) cmds.push_back(pause_command(batch.pause));
   const size_t first_record = cmds.size();
@@ -415,27 +417,42 @@ BatchWritten SuppressionStore::write_batch(const OutcomeBatch& batch) {
   const size_t first_note = cmds.size();
   for (const auto& n : batch.notes)
     for (auto& c : remember_commands(n)) cmds.push_back(std::move(c));
+  auto& metrics = Metrics::instance();
+  auto started = std::chrono::steady_clock::now();
   std::vector<RedisValue> replies;
   std::string failed;
   try {
     replies = pool_->pipeline(cmds);
     if (replies.size() != cmds.size()) throw StoreError("pipeline: short reply");
+    metrics.observe(
+        "bouncegate_store_call_seconds",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        {{"op", "record_batch"}});
   } catch (const StoreError& e) {
     failed = e.what();
+    metrics.inc("bouncegate_store_errors_total", {{"op", "record_batch"}});
   }
-  bool reached = failed.empty();
+  const bool reached = failed.empty();
+  if (reached && load && replies[0].type != RedisValue::error)
+    record_script_loaded_.store(true, std::memory_order_relaxed);
   for (size_t i = 0; i < batch.records.size(); ++i) {
     const OutcomeRecord& o = batch.records[i];
     try {
       if (!reached) throw StoreError(failed);
       const RedisValue& v = replies[first_record + i];
-      if (v.type == RedisValue::error) throw StoreError("record: " + v.str);
+      if (v.type == RedisValue::error) {
+        if (v.str.rfind("NOSCRIPT", 0) == 0)
+          record_script_loaded_.store(false, std::memory_order_relaxed);
+        metrics.inc("bouncegate_store_errors_total", {{"op", sc.name}});
+        throw StoreError("record: " + v.str);
+      }
       out.records[i] = record_result(o, v);
-    } catch (const StoreError& e) {
+      out.any_written = true;
+    } catch (const std::exception& e) {
       // Kept for replay: its record id makes a write that did land count once.
       try {
         out.records[i] = journal_record(o);
-      } catch (const StoreError& j) {
+      } catch (const std::exception& j) {
         out.record_errors[i] = std::string(e.what()) + "; " + j.what();
       }
     }
@@ -448,7 +465,7 @@ BatchWritten SuppressionStore::write_batch(const OutcomeBatch& batch) {
   for (size_t i = first_note; i < replies.size() && out.notes_error.empty(); ++i)
     if (replies[i].type == RedisValue::error)
       out.notes_error = "remember_message: " + replies[i].str;
-  replay_if_journal_may_hold();
+  if (batch.records.empty() && out.notes_error.empty()) out.any_written = true;
   return out;
 }
 

@@ -121,8 +121,12 @@ class SuppressionStore {
   RecordResult record_or_journal(const OutcomeRecord& outcome);
   // The relay's outcome writer (core/outcome_writer.hpp): records, Message-IDs and a shared
   // pause in one pipelined round trip. A record Redis does not take goes to the journal, as
-  // with record_or_journal; nothing throws.
+  // with record_or_journal. It does not replay the journal (the caller does, after
+  // answering its callers: replay_if_journal_may_hold).
   BatchWritten write_batch(const OutcomeBatch& batch);
+  // After a write that reached Redis: replays the journal when it may hold records. A
+  // failed replay keeps what is kept (the relay's periodic replay tries again).
+  void replay_if_journal_may_hold();
   size_t replay_journal();
   size_t journal_size();
 
@@ -157,8 +161,6 @@ class SuppressionStore {
   std::vector<std::string> pause_command(Millis pause) const;
   // Appends one record to suppression.journal_path; throws StoreError when it cannot.
   RecordResult journal_record(const OutcomeRecord& outcome);
-  // After a write that reached Redis: replays the journal when it may hold records.
-  void replay_if_journal_may_hold();
   RedisValue run_script(int which, const std::vector<std::string>& keys,
                         const std::vector<std::string>& args);
   // The lease ladder in ms as script arguments, formatted once per store (config is immutable).
@@ -168,8 +170,8 @@ class SuppressionStore {
   SuppressionConfig sup_;
   std::vector<std::string> ladder_args_;
   std::unique_ptr<RedisPool> pool_;
-  std::mutex journal_mu_;
   std::atomic<bool> journal_maybe_{true};  // the journal may hold records (record_or_journal)
+  std::atomic<bool> record_script_loaded_{false};  // write_batch has seen SCRIPT LOAD succeed
   std::shared_ptr<const LocalFilter> filter_;
 };
 

@@ -2,6 +2,9 @@
 // suppression.journal_path (one tab-separated line each) and replayed, idempotently, later.
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "core/store.hpp"
 
@@ -41,6 +44,17 @@ std::vector<std::string> split_unesc(const std::string& line) {
   return out;
 }
 
+// One lock per journal file for the whole process: after a reload the old store (still
+// writing for the sessions that started before) and the new one share the file.
+std::mutex& journal_mutex(const std::string& path) {
+  static std::mutex guard;
+  static std::map<std::string, std::unique_ptr<std::mutex>> locks;
+  std::lock_guard lock(guard);
+  auto& m = locks[path];
+  if (!m) m = std::make_unique<std::mutex>();
+  return *m;
+}
+
 }  // namespace
 
 RecordResult SuppressionStore::record_or_journal(const OutcomeRecord& o) {
@@ -72,7 +86,7 @@ void SuppressionStore::replay_if_journal_may_hold() {
 RecordResult SuppressionStore::journal_record(const OutcomeRecord& o) {
   if (sup_.journal_path.empty()) throw StoreError("no suppression.journal_path to keep it in");
   {
-    std::lock_guard lock(journal_mu_);
+    std::lock_guard lock(journal_mutex(sup_.journal_path));
     std::filesystem::create_directories(std::filesystem::path(sup_.journal_path).parent_path());
     std::ofstream out(sup_.journal_path, std::ios::app);
     if (!out) throw StoreError("journal " + sup_.journal_path + " not writable");
@@ -108,7 +122,7 @@ size_t SuppressionStore::journal_size() {
 }
 
 size_t SuppressionStore::replay_journal() {
-  std::lock_guard lock(journal_mu_);
+  std::lock_guard lock(journal_mutex(sup_.journal_path));
   std::string work = sup_.journal_path + ".replay";
   std::error_code ec;
   // A previous replay interrupted half-way is finished first; records are idempotent enough

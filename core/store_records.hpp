@@ -144,6 +144,7 @@ struct BatchWritten {
   std::vector<RecordResult> records;       // one per record, in order
   std::vector<std::string> record_errors;  // per record: "" or why it was neither written nor kept
   std::string notes_error;                 // "" or why the Message-IDs were not stored
+  bool any_written = false;                // Redis took something: the journal may be replayed now
 };
 
 struct Event {

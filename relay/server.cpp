@@ -195,9 +195,16 @@ awaitable<void> RelayServer::replay_journal() {
 
 void RelayServer::reload() {
   std::shared_ptr<const Config> next;
+  std::shared_ptr<SuppressionStore> store;
+  std::shared_ptr<OutcomeWriter> writer;
   try {
     next = load_config(config_path_);
     validate_relay_config(*next);
+    // Built before anything is swapped in: a failure here (a thread that cannot start)
+    // leaves the running store and writer as they were.
+    store = std::make_shared<SuppressionStore>(next->redis, next->suppression);
+    store->use_local_filter(LocalFilter::start_if_enabled(*next));
+    writer = std::make_shared<OutcomeWriter>(store, kWriterQueue);
   } catch (const std::exception& e) {
     log_event(LogLevel::error, "", "reload refused, keeping the running configuration",
               {{"error", e.what()}});
@@ -213,11 +220,10 @@ void RelayServer::reload() {
     rt_.pool = std::make_shared<UpstreamPool>(rt_.io.get_executor(), next->relay.upstream,
                                               UpstreamHooks{fleet_, tokens_});
   }
-  rt_.store = std::make_shared<SuppressionStore>(next->redis, next->suppression);
-  rt_.store->use_local_filter(LocalFilter::start_if_enabled(*next));
+  rt_.store = std::move(store);
   // The old writer stays with the sessions that started before; the last one to end writes
   // what it still holds.
-  rt_.writer = std::make_shared<OutcomeWriter>(rt_.store, kWriterQueue);
+  rt_.writer = std::move(writer);
   rt_.access = std::make_shared<AccessList>(next->relay.allow);
   rt_.cfg = next;
   log_event(LogLevel::notice, "", "configuration reloaded", {{"file", config_path_}});

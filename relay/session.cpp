@@ -712,6 +712,8 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
   l.record.sender = state_.txn().mail.path;
   l.record.remote_mta = cfg_->relay.upstream.host;
   assign_record_id(l.record);  // a timed-out write applied late plus its replay count once
+  // When it happened, not when the writer sends it (a backlog after an outage).
+  l.record.occurred_ms = now_ms();
   auto& metrics = Metrics::instance();
   metrics.inc(
       "bouncegate_relay_upstream_replies_total",

@@ -36,8 +36,15 @@ auto SessionWrites::tracked(F f) {
   // The callback runs on the writer thread, maybe after the session is gone: it holds only
   // copies and the shared count, which it updates on the io thread.
   return [f = std::move(f), p = pending_, io = io_](auto&&... a) {
+    // Counted as done even when logging throws: the session must not wait for ever.
+    struct Done {
+      std::shared_ptr<Pending> p;
+      asio::any_io_executor io;
+      ~Done() {
+        asio::post(io, [p = p] { p->one_done(); });
+      }
+    } done{p, io};
     f(a...);
-    asio::post(io, [p] { p->one_done(); });
   };
 }
 

@@ -106,6 +106,28 @@ TEST_F(OutcomeWriterTest, AHungTripIsJournaledAndItsLateWriteCountsOnce) {
   EXPECT_EQ(late->level, 0);  // applied late plus replayed: counted once (its record id)
 }
 
+TEST_F(OutcomeWriterTest, AScriptFlushedAwayIsLoadedAgainAndNothingIsLost) {
+  auto cfg = config(true);
+  auto store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
+  OutcomeWriter w(store, 100);
+  Done done;
+  ASSERT_TRUE(w.record(hard(*cfg, "one@example.com"), Millis(0), done.fn()));
+  w.flush();
+  // As after a restart or a failover: the record script is gone; the writer sent SCRIPT LOAD
+  // only with its first trip.
+  redis_.cli({"SCRIPT", "FLUSH"});
+  ASSERT_TRUE(w.record(hard(*cfg, "two@example.com"), Millis(0), done.fn()));
+  w.flush();
+  EXPECT_EQ(done.journaled.load(), 1);  // NOSCRIPT: kept, and the next trip loads it again
+  ASSERT_TRUE(w.record(hard(*cfg, "three@example.com"), Millis(0), done.fn()));
+  w.flush();
+  EXPECT_EQ(done.written.load(), 2);
+  EXPECT_EQ(done.lost.load(), 0);
+  for (const char* a : {"one@example.com", "two@example.com", "three@example.com"})
+    EXPECT_TRUE(store->get(a)) << a;
+  EXPECT_EQ(store->journal_size(), 0u);
+}
+
 TEST_F(OutcomeWriterTest, MessageIdsAndThePauseGoInTheSameTrip) {
   auto cfg = config(false);
   auto store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
