@@ -6,6 +6,7 @@
 #   bench/relay.sh [BUILD_DIR] [MESSAGES] [LENGTH] [IDLE]   (defaults: ./build, 2000, 2048, 1)
 #
 # LENGTH is the message size in bytes; IDLE=0 skips the 1,000 idle sessions step.
+# BENCH_LOCAL_FILTER=1 turns gate.local_filter on.
 # The relay gates every recipient in a private redis-server and forwards in clear to the
 # sink (tls: none, insecure: true): the numbers measure the relay, not TLS.
 set -euo pipefail
@@ -56,6 +57,11 @@ relay:
   upstream: {host: 127.0.0.1, port: $SINK_PORT, tls: none, insecure: true, pool_size: 100}
 logging: {level: warning}
 YAML
+# BENCH_LOCAL_FILTER=1: the gate runs with gate.local_filter (the one recipient is clean, so
+# it passes without a round trip).
+if [ "${BENCH_LOCAL_FILTER:-0}" = 1 ]; then
+  echo "gate: {local_filter: {enabled: true}}" >>"$WORK/bouncegate.yaml"
+fi
 wait_port "$REDIS_PORT"; wait_port "$SINK_PORT"
 "$RELAY" --config "$WORK/bouncegate.yaml" 2>"$WORK/relay.log" &
 RELAY_PID=$!
