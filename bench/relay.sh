@@ -24,6 +24,7 @@ done
 WORK=$(mktemp -d /tmp/bouncegate-bench-XXXXXX)
 PIDS=()
 cleanup() {
+  [ -z "${PF_DIR:-}" ] || postfix -c "$PF_DIR/etc" stop >/dev/null 2>&1 || true
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$WORK"
@@ -103,25 +104,52 @@ CFG
   wait_port "$HA_PORT" || { cat "$WORK/haproxy.log" >&2; exit 1; }
 fi
 
-# Interleaved repetitions (direct, relay, HAProxy each time), medians reported.
+# The second anchor: Postfix's own cut-through hop, an smtpd with smtpd_proxy_filter to the
+# same sink (a before-queue proxy: each command goes on to the sink as it arrives, nothing is
+# queued, the sink's end-of-data reply is the client's). Needs root to start a private
+# instance (bench/lib.sh, the quickstart's main.cf).
+PF_PORT=-
+if command -v postfix >/dev/null && [ "$(id -u)" = 0 ]; then
+  # shellcheck source=bench/lib.sh
+  . "$(dirname "$0")/lib.sh"
+  chmod 755 "$WORK"
+  PF_PORT=$(free_port)
+  PF_DIR=$WORK/postfix
+  bench_write_postfix "$PF_DIR" "[127.0.0.1]:$SINK_PORT" "$(free_port)" "$(free_port)" \
+    "inet:127.0.0.1:1"
+  echo "127.0.0.1:$PF_PORT inet n - n - - smtpd -o smtpd_proxy_filter=127.0.0.1:$SINK_PORT" \
+    >>"$PF_DIR/etc/master.cf"
+  postfix -c "$PF_DIR/etc" start >"$WORK/postfix-start.log" 2>&1 ||
+    { cat "$WORK/postfix-start.log" >&2; exit 1; }
+  wait_port "$PF_PORT" || { cat "$WORK/postfix-start.log" >&2; exit 1; }
+fi
+
+# Interleaved repetitions (direct, relay, HAProxy, Postfix proxy each time), medians reported.
 REPS=${BENCH_RELAY_REPS:-3}
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-printf '%-12s %12s %12s %8s %12s %10s\n' sessions direct/s relay/s ratio haproxy/s relay/ha
+printf '%-12s %12s %12s %8s %12s %10s %12s %10s\n' sessions direct/s relay/s ratio haproxy/s \
+  relay/ha postfix/s relay/pf
 for s in 1 100; do
-  ds=() rs=() hs=()
+  ds=() rs=() hs=() ps=()
   for _ in $(seq "$REPS"); do
     ds+=("$(rate "$s" "$SINK_PORT")")
     rs+=("$(rate "$s" "$RELAY_PORT")")
     [ "$HA_PORT" = - ] || hs+=("$(rate "$s" "$HA_PORT")")
+    [ "$PF_PORT" = - ] || ps+=("$(rate "$s" "$PF_PORT")")
   done
   d=$(median "${ds[@]}") r=$(median "${rs[@]}")
-  h=- rh=-
+  h=- rh=- p=- rp=-
   if [ "$HA_PORT" != - ]; then
     h=$(median "${hs[@]}")
     rh=$(python3 -c "print(f'{$r/$h:.2f}')")
   fi
-  echo "runs $s: direct ${ds[*]} | relay ${rs[*]} | haproxy ${hs[*]:-}" >&2
-  printf '%-12s %12s %12s %8s %12s %10s\n' "$s" "$d" "$r" "$(python3 -c "print(f'{$r/$d:.2f}')")" "$h" "$rh"
+  if [ "$PF_PORT" != - ]; then
+    p=$(median "${ps[@]}")
+    rp=$(python3 -c "print(f'{$r/$p:.2f}')")
+  fi
+  echo "runs $s: direct ${ds[*]} | relay ${rs[*]} | haproxy ${hs[*]:-} | postfix proxy ${ps[*]:-}" >&2
+  printf '%-12s %12s %12s %8s %12s %10s %12s %10s\n' "$s" "$d" "$r" \
+    "$(python3 -c "print(f'{$r/$d:.2f}')")" "$h" "$rh" "$p" "$rp"
 done
 
 [ "$IDLE" = 1 ] || exit 0
