@@ -116,7 +116,19 @@ void OutcomeWriter::run() {
     }
     // After the callbacks, so no session waits for it: a journal kept while Redis was away
     // is replayed once Redis has taken something again.
-    if (w.any_written) store_->replay_if_journal_may_hold();
+    bool stopping = false;
+    {
+      std::lock_guard lock(mu_);
+      stopping = stopping_;
+    }
+    // Not while stopping (the relay's next start, or its periodic replay, does it then).
+    if (w.any_written && !stopping) {
+      try {
+        store_->replay_if_journal_may_hold();
+      } catch (...) {
+        // What is kept stays kept; a later trip or the periodic replay tries again.
+      }
+    }
   }
 }
 

@@ -81,10 +81,12 @@ BatchWritten SuppressionStore::write_batch(const OutcomeBatch& batch) {
     metrics.observe(
         "bouncegate_store_call_seconds",
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-        {{"op", "record_batch"}});
+        {{"op", "write_batch"}});
   } catch (const StoreError& e) {
     failed = e.what();
-    metrics.inc("bouncegate_store_errors_total", {{"op", "record_batch"}});
+    metrics.inc("bouncegate_store_errors_total", {{"op", "write_batch"}});
+    // A new connection may reach a restarted Redis: load the script again with the next trip.
+    record_script_loaded_.store(false, std::memory_order_relaxed);
   }
   const bool reached = failed.empty();
   if (reached && load && replies[0].type != RedisValue::error)
@@ -94,9 +96,15 @@ BatchWritten SuppressionStore::write_batch(const OutcomeBatch& batch) {
     try {
       if (!reached) throw StoreError(failed);
       const RedisValue& v = replies[first_record + i];
+      if (v.type == RedisValue::error && v.str.rfind("NOSCRIPT", 0) == 0) {
+        // A restart or failover emptied the script cache: this record goes again on its own
+        // (record() falls back to EVAL), and the next trip sends SCRIPT LOAD first.
+        record_script_loaded_.store(false, std::memory_order_relaxed);
+        out.records[i] = record(o);
+        out.any_written = true;
+        continue;
+      }
       if (v.type == RedisValue::error) {
-        if (v.str.rfind("NOSCRIPT", 0) == 0)
-          record_script_loaded_.store(false, std::memory_order_relaxed);
         metrics.inc("bouncegate_store_errors_total", {{"op", sc.name}});
         throw StoreError("record: " + v.str);
       }

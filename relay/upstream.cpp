@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/read.hpp>
@@ -206,7 +207,9 @@ void UpstreamConnection::check_in_step() {
   // Before a command on a ready session, nothing may be waiting: anything there answers a
   // command this relay never sent. (During open() the server may still send TLS session
   // tickets, so only buffered reply bytes count there.)
-  if (!buf_.empty() || (healthy_ && has_pending_input())) {
+  // Once open, a connection already found out of step takes no command at all, even when
+  // the surplus is still inside TLS (SSL_pending) and nothing is buffered here.
+  if (!buf_.empty() || (ready_ && (!healthy_ || has_pending_input()))) {
     healthy_ = false;
     Metrics::instance().inc("bouncegate_relay_upstream_desync_total");
     throw UpstreamError(UpstreamFault::protocol_error,
@@ -220,6 +223,11 @@ awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis tim
   co_return co_await read_reply(timeout);
 }
 
+namespace {
+// How long the second reply of a pair is waited for once the first was refused.
+constexpr Millis kRefusedPairWait{5000};
+}  // namespace
+
 awaitable<UpstreamConnection::PairReplies> UpstreamConnection::command_pair(
     const std::string& first, const std::string& second, Millis timeout) {
   check_in_step();
@@ -230,9 +238,15 @@ awaitable<UpstreamConnection::PairReplies> UpstreamConnection::command_pair(
     healthy_ = false;  // closing the channel: whatever else it sends is not read
     co_return out;
   }
+  // After a refused first command the second's answer only follows from it: it is waited for
+  // briefly (the client is waiting for the refusal), and without it, or with a 421, the
+  // connection is not used again.
+  const Millis wait = out.first.positive() ? timeout : std::min(timeout, kRefusedPairWait);
   try {
-    out.second = co_await read_reply(timeout);
+    out.second = co_await read_reply(wait);
+    if (out.second->code == 421) healthy_ = false;
   } catch (const UpstreamError& e) {
+    healthy_ = false;
     out.second_error = e;
   }
   co_return out;
@@ -363,6 +377,7 @@ awaitable<void> UpstreamConnection::open() {
   else if (io_->tls_on)
     co_await ehlo();  // RFC 3207: forget what was learned before TLS
   healthy_ = true;
+  ready_ = true;
 }
 
 UpstreamPool::UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg, UpstreamHooks hooks)

@@ -49,11 +49,11 @@ class UpstreamConnection {
   asio::awaitable<void> open();
   // Sends one command line (CRLF added) and reads the reply. Throws UpstreamError on I/O
   // trouble (lost_during_data is not used here: the caller knows the phase).
-  // Replies are matched to commands one for one: the relay never pipelines upstream, so a
-  // byte left over after a reply, or one that arrives before a command is sent, can only be
-  // an answer to something this relay never sent (smuggled commands, a confused server). The
-  // connection is then out of step: it is marked unhealthy (never pooled again) and a command
-  // on it is refused with protocol_error before it is written.
+  // Replies are matched to commands one for one (the one pipelined pair is command_pair's),
+  // so a byte left over after a reply, or one that arrives before a command is sent, can
+  // only be an answer to something this relay never sent (smuggled commands, a confused
+  // server). The connection is then out of step: it is marked unhealthy (never pooled again)
+  // and every further command on it is refused with protocol_error before it is written.
   asio::awaitable<Reply> command(const std::string& line, Millis timeout);
   // RFC 2920, for a server that offers PIPELINING: two commands in one write (MAIL and the
   // first RCPT). The first reply may be followed by the second's bytes; only what comes
@@ -100,6 +100,7 @@ class UpstreamConnection {
   std::string buf_;  // bytes read beyond the last reply
   UpstreamCapabilities caps_;
   bool healthy_ = false;
+  bool ready_ = false;  // open() has finished: from now on an unhealthy connection takes nothing
 };
 
 // A connection cap shared with other relays (relay/fleet_slots.hpp). claim() answers the name
