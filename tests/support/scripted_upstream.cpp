@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -385,6 +386,16 @@ void ScriptedUpstream::serve(int fd) {
         surplus = surplus || starts(lp, "SURPLUS-");
         surplus_late = surplus_late || starts(lp, "SURPLUSLATE-");
         surplus_data = surplus_data || starts(lp, "SURPLUSDATA-");
+      }
+      if (starts(lp, "SURPLUSRCPT-")) {
+        // The reply and a surplus one in two TLS records of one TCP segment: the relay's
+        // read gets the first, the second waits inside TLS (SSL_pending, not its buffer).
+        int on = 1, off = 0;
+        setsockopt(c.fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+        c.send(r);
+        c.send("250 2.1.5 surplus answer to no command");
+        setsockopt(c.fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+        continue;
       }
       c.send(r);
     } else if (cmd == "DATA") {
