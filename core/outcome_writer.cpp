@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "core/metrics.hpp"
 #include "core/store.hpp"
 
 namespace bouncegate {
@@ -42,11 +43,18 @@ bool OutcomeWriter::remember(MessageNote note, NoteDone done) {
 }
 
 bool OutcomeWriter::push(Job job) {
+  size_t queued = 0;
   {
     std::lock_guard lock(mu_);
-    if (stopping_ || queue_.size() >= capacity_) return false;
+    if (stopping_ || queue_.size() >= capacity_) {
+      // The caller writes it itself (and waits): worth an alert when it keeps happening.
+      Metrics::instance().inc("bouncegate_outcome_writer_full_total");
+      return false;
+    }
     queue_.push_back(std::move(job));
+    queued = queue_.size();
   }
+  Metrics::instance().set_gauge("bouncegate_outcome_writer_queued", static_cast<double>(queued));
   wake_.notify_one();
   return true;
 }
@@ -77,7 +85,10 @@ void OutcomeWriter::run() {
         queue_.pop_front();
       }
       ++round_trips_;
+      Metrics::instance().set_gauge("bouncegate_outcome_writer_queued",
+                                    static_cast<double>(queue_.size()));
     }
+    Metrics::instance().inc("bouncegate_outcome_writer_round_trips_total");
     OutcomeBatch batch;
     for (const auto& j : jobs) {
       if (j.record) batch.records.push_back(*j.record);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/learn.hpp"
+#include "core/metrics.hpp"
 #include "core/outcome_writer.hpp"
 #include "core/store.hpp"
 #include "tests/support/harness.hpp"
@@ -201,7 +202,12 @@ TEST_F(OutcomeWriterTest, AFullQueueRefusesInsteadOfGrowing) {
     std::this_thread::sleep_for(50ms);  // the writer has taken it: its trip hangs
     EXPECT_TRUE(w.record(hard(*cfg, "b@example.com"), Millis(0), done.fn()));
     EXPECT_TRUE(w.record(hard(*cfg, "c@example.com"), Millis(0), done.fn()));
+    const std::string before = Metrics::instance().render();
     EXPECT_FALSE(w.record(hard(*cfg, "d@example.com"), Millis(0), done.fn()));
+    // Counted, so an operator sees that sessions are writing their own records.
+    EXPECT_NE(Metrics::instance().render(), before);
+    EXPECT_NE(Metrics::instance().render().find("bouncegate_outcome_writer_full_total"),
+              std::string::npos);
     redis_.resume();
   }
   EXPECT_EQ(done.written.load() + done.lost.load(), 3);
