@@ -27,6 +27,9 @@ struct RedisValue {
   bool is_nil() const { return type == nil; }
 };
 
+// A hiredis reply copied (nil for a null reply).
+RedisValue redis_value_from(const redisReply* r);
+
 // One stream entry ([id, [field, value, ...]]) as an Event; ts_ms from its "ts" field.
 Event event_from_stream_entry(const RedisValue& entry);
 

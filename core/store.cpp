@@ -232,6 +232,15 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
                                     const std::string& bypass) {
   if (surely_clean(address)) return GateDecision{};
   if (filter_) Metrics::instance().inc("bouncegate_gate_local_filter_total", {{"result", "ask"}});
+  ScriptCall c = gate_script_call(address, list, ctx, dry_run, scope, bypass);
+  return gate_decision(address, dry_run, run_script(store_scripts::kGate, c.keys, c.args));
+}
+
+SuppressionStore::ScriptCall SuppressionStore::gate_script_call(const std::string& address,
+                                                                const std::string& list,
+                                                                const EventContext& ctx,
+                                                                bool dry_run, GateScope scope,
+                                                                const std::string& bypass) const {
   store_scripts::Args a(store_scripts::kGate);
   a.set("now", std::to_string(now_ms()))
       .set("list", list)
@@ -243,12 +252,32 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
       .set("dry_run", dry_run ? "1" : "0")
       .set("scope", scope == GateScope::unsubscribe ? "unsubscribe" : "all")
       .set("bypass", bypass);
-  std::vector<std::string> keys = {key_for(address), unsub_key(address), events_key(),
-                                   expiry_key()};
-  for (const auto& d : domain_entries_for(domain_of(address))) keys.push_back(key_for(d));
-  if (keys.size() == 4) keys.push_back(key_for("*@"));  // no domain: a key that never exists
-  RedisValue v = run_script(store_scripts::kGate, keys, a.done(ladder_args()));
+  ScriptCall c;
+  c.keys = {key_for(address), unsub_key(address), events_key(), expiry_key()};
+  for (const auto& d : domain_entries_for(domain_of(address))) c.keys.push_back(key_for(d));
+  if (c.keys.size() == 4) c.keys.push_back(key_for("*@"));  // no domain: a key that never exists
+  c.args = a.done(ladder_args());
+  return c;
+}
+
+std::vector<std::string> SuppressionStore::gate_command(const std::string& address,
+                                                        const std::string& list,
+                                                        const EventContext& ctx, bool dry_run,
+                                                        const std::string& bypass,
+                                                        bool with_body) const {
+  const auto& sc = store_scripts::script(store_scripts::kGate);
+  ScriptCall c = gate_script_call(address, list, ctx, dry_run, GateScope::all, bypass);
+  std::vector<std::string> argv = {with_body ? "EVAL" : "EVALSHA", with_body ? sc.body : sc.sha,
+                                   std::to_string(c.keys.size())};
+  argv.insert(argv.end(), c.keys.begin(), c.keys.end());
+  argv.insert(argv.end(), c.args.begin(), c.args.end());
+  return argv;
+}
+
+GateDecision SuppressionStore::gate_decision(const std::string& address, bool dry_run,
+                                             const RedisValue& v) {
   GateDecision d;
+  if (v.type == RedisValue::error) throw StoreError("redis script error: " + v.str);
   if (v.type != RedisValue::array || v.elements.empty()) throw StoreError("gate: unexpected reply");
   const std::string r = str_of(v.elements[0]);
   // A shadow-mode refusal refused nothing: it is counted apart, so refusal rates stay true.

@@ -39,6 +39,13 @@ class SuppressionStore {
   GateDecision gate(const std::string& address, const std::string& list, const EventContext& ctx,
                     bool dry_run = false, GateScope scope = GateScope::all,
                     const std::string& bypass = "");
+  // The relay's asynchronous gate (relay/async_redis): the same script call as gate() as one
+  // command (EVALSHA, or EVAL with the body after NOSCRIPT), and the decision from its
+  // reply (throws StoreError on an error reply). gate() is these two around a round trip.
+  std::vector<std::string> gate_command(const std::string& address, const std::string& list,
+                                        const EventContext& ctx, bool dry_run,
+                                        const std::string& bypass, bool with_body) const;
+  GateDecision gate_decision(const std::string& address, bool dry_run, const RedisValue& reply);
   // Applies an outcome's action: a lease for suppress/defer, permanent entry, unsubscribe for
   // reject; every outcome goes to the event stream and hourly per-domain counters.
   // With outcome.dedupe_id set, an id seen within dedupe_ttl records nothing (.duplicate).
@@ -156,6 +163,9 @@ class SuppressionStore {
     std::vector<std::string> keys, args;
   };
   ScriptCall record_call(const OutcomeRecord& o, int64_t now) const;
+  ScriptCall gate_script_call(const std::string& address, const std::string& list,
+                              const EventContext& ctx, bool dry_run, GateScope scope,
+                              const std::string& bypass) const;
   RecordResult record_result(const OutcomeRecord& o, const RedisValue& v);
   std::vector<std::vector<std::string>> remember_commands(const MessageNote& note) const;
   std::vector<std::string> pause_command(Millis pause) const;

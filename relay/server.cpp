@@ -73,6 +73,13 @@ bool same_upstream(const UpstreamConfig& a, const UpstreamConfig& b) {
 // Records queued off the reply path at most; past it a session writes its own (and waits).
 constexpr size_t kWriterQueue = 10000;
 
+// The asynchronous gate client, unless Sentinel decides the master (the blocking pool asks
+// the sentinels on every new connection; the async client does not).
+std::shared_ptr<AsyncRedis> async_gate_client(asio::io_context& io, const Config& cfg) {
+  if (!cfg.redis.sentinel_master.empty()) return nullptr;
+  return std::make_shared<AsyncRedis>(io.get_executor(), cfg.redis);
+}
+
 }  // namespace
 
 RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg,
@@ -83,6 +90,7 @@ RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg
   rt_.store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
   rt_.store->use_local_filter(LocalFilter::start_if_enabled(*cfg));
   rt_.writer = std::make_shared<OutcomeWriter>(rt_.store, kWriterQueue);
+  rt_.async_redis = async_gate_client(io, *cfg);
   fleet_ = std::make_shared<FleetSlots>(rt_);
   tokens_ = make_bearer_tokens(rt_, cfg->relay.upstream);
   rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream,
@@ -224,6 +232,7 @@ void RelayServer::reload() {
   // The old writer stays with the sessions that started before; the last one to end writes
   // what it still holds.
   rt_.writer = std::move(writer);
+  rt_.async_redis = async_gate_client(rt_.io, *next);
   rt_.access = std::make_shared<AccessList>(next->relay.allow);
   rt_.cfg = next;
   log_event(LogLevel::notice, "", "configuration reloaded", {{"file", config_path_}});
@@ -262,6 +271,8 @@ awaitable<void> RelayServer::drain_loop(std::chrono::steady_clock::time_point de
     log_event(LogLevel::warning, "", "drain bound reached, closing sessions",
               {{"sessions", std::to_string(live.size())}});
   for (auto* s : live) force_close(s);
+  // The gate's Redis connection waits for input for ever; closed, io.run() can return.
+  if (rt_.async_redis) rt_.async_redis->close();
 }
 
 }  // namespace bouncegate

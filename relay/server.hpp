@@ -29,6 +29,7 @@
 #include "core/config.hpp"
 #include "core/outcome_writer.hpp"
 #include "core/store.hpp"
+#include "relay/async_redis.hpp"
 #include "relay/upstream.hpp"
 
 namespace bouncegate {
@@ -53,6 +54,8 @@ struct RelayRuntime {
   std::shared_ptr<SuppressionStore> store;
   // Outcome records and Message-IDs, written off the reply path (one per store).
   std::shared_ptr<OutcomeWriter> writer;
+  // The RCPT gate's round trip on this thread (null with Sentinel: the blocking pool then).
+  std::shared_ptr<AsyncRedis> async_redis;
   std::shared_ptr<UpstreamPool> pool;
   std::shared_ptr<const AccessList> access;
   std::chrono::steady_clock::time_point paused_until{};

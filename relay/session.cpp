@@ -80,6 +80,7 @@ class ClientSession {
         cfg_(rt.cfg),
         store_(rt.store),
         pool_(rt.pool),
+        async_redis_(rt.async_redis),
         io_(std::make_shared<ClientIo>(std::move(s))),
         writes_(rt.writer, rt.io.get_executor()),
         state_(cfg_->relay.max_recipients, cfg_->relay.max_message_size) {
@@ -125,11 +126,14 @@ class ClientSession {
   void upstream_closed_channel();
   awaitable<void> end_transaction();
   awaitable<bool> take_rate_token();
+  // The gate script's round trip on the io thread (AsyncRedis); throws StoreError.
+  awaitable<GateDecision> gate_here(const std::string& rcpt);
 
   RelayRuntime& rt_;
   std::shared_ptr<const Config> cfg_;
   std::shared_ptr<SuppressionStore> store_;
   std::shared_ptr<UpstreamPool> pool_;
+  std::shared_ptr<AsyncRedis> async_redis_;
   std::shared_ptr<ClientIo> io_;
   SessionWrites writes_;
   SessionState state_;
@@ -429,6 +433,29 @@ awaitable<bool> ClientSession::open_upstream_transaction(const std::string& rcpt
   co_return false;
 }
 
+awaitable<GateDecision> ClientSession::gate_here(const std::string& rcpt) {
+  const bool shadow = cfg_->relay.shadow;
+  auto started = std::chrono::steady_clock::now();
+  auto& metrics = Metrics::instance();
+  try {
+    RedisValue v = co_await async_redis_->command(
+        store_->gate_command(rcpt, sender_list_, context(), shadow, bypass_, false));
+    if (v.type == RedisValue::error && v.str.rfind("NOSCRIPT", 0) == 0)
+      // After a Redis restart or SCRIPT FLUSH: EVAL loads the script again.
+      v = co_await async_redis_->command(
+          store_->gate_command(rcpt, sender_list_, context(), shadow, bypass_, true));
+    GateDecision d = store_->gate_decision(rcpt, shadow, v);
+    metrics.observe(
+        "bouncegate_store_call_seconds",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        {{"op", "gate"}});
+    co_return d;
+  } catch (const StoreError&) {
+    metrics.inc("bouncegate_store_errors_total", {{"op", "gate"}});
+    throw;
+  }
+}
+
 // relay.rate_limit: one token per message that goes upstream, taken when the first recipient
 // is about to be sent (a message whose recipients were all refused by the gate spends none),
 // given back when the upstream never got the message's end (refused MAIL, every recipient
@@ -494,7 +521,12 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
       };
       // gate.local_filter: a recipient surely without any entry passes here, on the io
       // thread, without the hand-off to a pool thread or a round trip.
-      if (!store->surely_clean(rcpt)) d = co_await rt_.offload(ask);
+      if (!store->surely_clean(rcpt)) {
+        if (async_redis_)
+          d = co_await gate_here(rcpt);
+        else
+          d = co_await rt_.offload(ask);
+      }
     } catch (const std::exception& e) {
       StoreFailureVerdict v = store_failure_verdict(cfg_->relay.on_store_error, cfg_->relay.shadow);
       log_event(LogLevel::error, log_id(), "suppression store unavailable",
