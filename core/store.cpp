@@ -231,9 +231,13 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
                                     const EventContext& ctx, bool dry_run, GateScope scope,
                                     const std::string& bypass) {
   if (surely_clean(address)) return GateDecision{};
-  if (filter_) Metrics::instance().inc("bouncegate_gate_local_filter_total", {{"result", "ask"}});
+  count_filter_ask();
   ScriptCall c = gate_script_call(address, list, ctx, dry_run, scope, bypass);
   return gate_decision(address, dry_run, run_script(store_scripts::kGate, c.keys, c.args));
+}
+
+void SuppressionStore::count_filter_ask() const {
+  if (filter_) Metrics::instance().inc("bouncegate_gate_local_filter_total", {{"result", "ask"}});
 }
 
 SuppressionStore::ScriptCall SuppressionStore::gate_script_call(const std::string& address,

@@ -46,6 +46,8 @@ class SuppressionStore {
                                         const EventContext& ctx, bool dry_run,
                                         const std::string& bypass, bool with_body) const;
   GateDecision gate_decision(const std::string& address, bool dry_run, const RedisValue& reply);
+  // Counts a recipient the local filter could not pass (gate() does it itself).
+  void count_filter_ask() const;
   // Applies an outcome's action: a lease for suppress/defer, permanent entry, unsubscribe for
   // reject; every outcome goes to the event stream and hourly per-domain counters.
   // With outcome.dedupe_id set, an id seen within dedupe_ttl records nothing (.duplicate).

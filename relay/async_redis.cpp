@@ -41,7 +41,8 @@ struct AsyncRedis::Link : std::enable_shared_from_this<Link> {
   std::unique_ptr<asio::posix::stream_descriptor> sd;
   bool want_read = false, want_write = false, reading = false, writing = false;
   bool dead = false;
-  std::string why;  // why it died
+  bool connected = false;  // the connect callback said OK
+  std::string why;         // why it died
 
   void arm(bool read) {
     bool& busy = read ? reading : writing;
@@ -64,7 +65,7 @@ struct AsyncRedis::Link : std::enable_shared_from_this<Link> {
   // Ends the link: hiredis answers every pending command with a null reply.
   void kill(const std::string& reason) {
     if (dead || !ac) return;
-    why = reason;
+    if (why.empty()) why = reason;
     redisAsyncContext* c = ac;
     redisAsyncFree(c);  // runs the callbacks, then the cleanup hook (ac = nullptr, dead)
   }
@@ -126,20 +127,24 @@ AsyncRedis::~AsyncRedis() {
 }
 
 void AsyncRedis::close() {
+  closed_ = true;  // for good: a session resumed after the drain takes the store-error policy
   if (link_) link_->kill("relay stopping");
   link_.reset();
 }
 
 std::shared_ptr<AsyncRedis::Link> AsyncRedis::connect() {
+  if (closed_) throw StoreError("redis: relay stopping");
   if (link_ && !link_->dead) return link_;
+  // Backoff only after a connection could not be made (a timeout on a working connection
+  // ends that connection; the next command connects again at once).
   if (std::chrono::steady_clock::now() < next_try_)
     throw StoreError("redis " + cfg_.address_text() + ": reconnect backoff");
-  next_try_ = std::chrono::steady_clock::now() + cfg_.reconnect_backoff;
   redisAsyncContext* ac = cfg_.unix_path.empty() ? redisAsyncConnect(cfg_.host.c_str(), cfg_.port)
                                                  : redisAsyncConnectUnix(cfg_.unix_path.c_str());
   if (!ac || ac->err) {
     std::string e = ac ? ac->errstr : "out of memory";
     if (ac) redisAsyncFree(ac);
+    next_try_ = std::chrono::steady_clock::now() + cfg_.reconnect_backoff;
     throw StoreError("redis " + cfg_.address_text() + ": " + e);
   }
   auto l = std::make_shared<Link>(ex_);
@@ -158,16 +163,20 @@ std::shared_ptr<AsyncRedis::Link> AsyncRedis::connect() {
   ac->ev.delWrite = [](void* d) { link_of(d)->want_write = false; };
   ac->ev.cleanup = [](void* d) { link_of(d)->cleanup(); };
   redisAsyncSetConnectCallback(ac, [](const redisAsyncContext* c, int status) {
-    if (status != REDIS_OK) link_of(c->ev.data)->dead = true;
+    if (status != REDIS_OK)
+      link_of(c->ev.data)->dead = true;
+    else
+      link_of(c->ev.data)->connected = true;
   });
   redisAsyncSetDisconnectCallback(
       ac, [](const redisAsyncContext* c, int) { link_of(c->ev.data)->dead = true; });
   // AUTH and SELECT go first, in order; a refusal ends the link (and fails what follows).
   auto check = [l](const char* what) {
     auto p = std::make_shared<Pending>();
+    // Only a refusal ends the link here; a lost connection already says why.
     p->wake = [l, p, what] {
-      if (!p->error.empty() || (p->value && p->value->type == RedisValue::error))
-        l->kill(std::string("redis ") + what + " refused");
+      if (p->value && p->value->type == RedisValue::error)
+        l->kill(std::string("redis ") + what + " refused: " + p->value->str);
     };
     return p;
   };
@@ -179,12 +188,15 @@ std::shared_ptr<AsyncRedis::Link> AsyncRedis::connect() {
 
 asio::awaitable<RedisValue> AsyncRedis::command(const std::vector<std::string>& argv) {
   auto l = connect();
+  if (l->dead || !l->ac) throw StoreError("redis " + cfg_.address_text() + ": connection lost");
   auto p = std::make_shared<Pending>();
   issue(l->ac, argv, p);
   asio::steady_timer timer(ex_);
+  // Not yet connected: redis.connect_timeout for the connection comes on top.
+  const Millis bound = l->connected ? cfg_.timeout : cfg_.timeout + cfg_.connect_timeout;
   if (!p->done) {
-    timer.expires_after(cfg_.timeout);
-    timer.async_wait([p, l, t = cfg_.timeout](const boost::system::error_code& ec) {
+    timer.expires_after(bound);
+    timer.async_wait([p, l, t = bound](const boost::system::error_code& ec) {
       if (ec || p->done) return;
       l->kill("redis: timeout after " + format_duration(t));
     });
@@ -198,9 +210,15 @@ asio::awaitable<RedisValue> AsyncRedis::command(const std::vector<std::string>& 
     timer.cancel();
   }
   if (!p->value) {
-    next_try_ = std::chrono::steady_clock::now() + cfg_.reconnect_backoff;
+    if (!l->connected) next_try_ = std::chrono::steady_clock::now() + cfg_.reconnect_backoff;
     throw StoreError(p->error.empty() ? "redis: no reply" : p->error);
   }
+  // As the blocking pool: a replica, a server still loading or one without its master is
+  // not used again (a failover behind a moved address is followed by reconnecting).
+  const std::string& e = p->value->str;
+  if (p->value->type == RedisValue::error &&
+      (e.rfind("READONLY", 0) == 0 || e.rfind("LOADING", 0) == 0 || e.rfind("MASTERDOWN", 0) == 0))
+    l->kill("redis: " + e.substr(0, e.find(' ')));
   co_return std::move(*p->value);
 }
 

@@ -1,7 +1,9 @@
 // One hiredis asynchronous context on the relay's io thread, through a small Asio adapter:
 // the RCPT gate's round trip without the hand-off to a pool thread and back. AUTH, SELECT,
-// a per-command timeout and reconnect with backoff as the blocking pool has; not Sentinel
-// (with Sentinel the relay keeps the blocking pool, which follows failovers).
+// a per-command timeout and reconnect with backoff as the blocking pool has. Used for a
+// numeric address or a unix socket, database 0, without Sentinel; otherwise the relay keeps
+// the blocking pool (which resolves names off the io thread, waits for SELECT, follows
+// Sentinel).
 #pragma once
 
 // clang-format off
@@ -47,6 +49,7 @@ class AsyncRedis {
   RedisConfig cfg_;
   std::shared_ptr<Link> link_;
   std::chrono::steady_clock::time_point next_try_{};  // reconnect backoff
+  bool closed_ = false;
 };
 
 }  // namespace bouncegate

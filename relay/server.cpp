@@ -73,10 +73,15 @@ bool same_upstream(const UpstreamConfig& a, const UpstreamConfig& b) {
 // Records queued off the reply path at most; past it a session writes its own (and waits).
 constexpr size_t kWriterQueue = 10000;
 
-// The asynchronous gate client, unless Sentinel decides the master (the blocking pool asks
-// the sentinels on every new connection; the async client does not).
+// The asynchronous gate client, for a numeric address or unix socket, database 0 and no
+// Sentinel (the blocking pool asks the sentinels on every new connection, resolves names off
+// the io thread and waits for SELECT before a command; the async client does none of that).
 std::shared_ptr<AsyncRedis> async_gate_client(asio::io_context& io, const Config& cfg) {
-  if (!cfg.redis.sentinel_master.empty()) return nullptr;
+  const RedisConfig& r = cfg.redis;
+  if (!r.sentinel_master.empty() || r.database != 0) return nullptr;
+  // hiredis resolves a host name with a blocking getaddrinfo: never on the io thread.
+  boost::system::error_code ec;
+  if (r.unix_path.empty() && (asio::ip::make_address(r.host, ec), ec)) return nullptr;
   return std::make_shared<AsyncRedis>(io.get_executor(), cfg.redis);
 }
 

@@ -435,6 +435,7 @@ awaitable<bool> ClientSession::open_upstream_transaction(const std::string& rcpt
 
 awaitable<GateDecision> ClientSession::gate_here(const std::string& rcpt) {
   const bool shadow = cfg_->relay.shadow;
+  store_->count_filter_ask();
   auto started = std::chrono::steady_clock::now();
   auto& metrics = Metrics::instance();
   try {
