@@ -12,6 +12,10 @@ namespace bouncegate {
 size_t MessageStream::feed(std::string_view bytes, std::string& out) {
   size_t used = 0;
   while (used < bytes.size() && !done_) {
+    if (!in_headers_ && line_len_ == 0 && !cr_pending_ && !dot_pending_ && !failed()) {
+      used += body_lines(bytes.substr(used), out);
+      if (used == bytes.size()) break;
+    }
     if (line_len_ > 0 && !cr_pending_ && !dot_pending_ && !failed()) {
       // Inside a line's text: the run up to the next CR or LF (memchr) is taken whole when it
       // stays within the line and size limits; what this decides octet by octet (a leading
@@ -52,6 +56,28 @@ size_t MessageStream::feed(std::string_view bytes, std::string& out) {
     }
   }
   return used;
+}
+
+size_t MessageStream::body_lines(std::string_view bytes, std::string& out) {
+  // Whole body lines that need no decision: CRLF-ended, not starting with a dot (which may
+  // end or be stuffed), no other CR, within the line and size limits. They go upstream as
+  // they came, as one run. The first line that is anything else goes the octet path.
+  const char* begin = bytes.data();
+  const char* end = begin + bytes.size();
+  const char* p = begin;
+  while (p < end && *p != '.') {
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', end - p));
+    if (!lf) break;
+    const size_t len = lf - p + 1;  // with its CRLF
+    if (len < 2 || lf[-1] != '\r' || len > kMaxTextLine || size_ + len > max_size_) break;
+    if (len > 2 && std::memchr(p, '\r', len - 2)) break;
+    size_ += len;
+    p = lf + 1;
+  }
+  if (p == begin) return 0;
+  out.append(begin, p - begin);
+  after_crlf_ = true;
+  return p - begin;
 }
 
 void MessageStream::text(char ch, std::string& out) {

@@ -35,6 +35,7 @@ class MessageStream {
   const std::string& message_id() const { return message_id_; }
 
  private:
+  size_t body_lines(std::string_view bytes, std::string& out);
   void text(char ch, std::string& out);
   void line_end(bool crlf, std::string& out);
   void header_line_complete();

@@ -34,11 +34,9 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-struct ClientIo {
-  explicit ClientIo(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+struct ClientIo : DeadlineState {
+  explicit ClientIo(tcp::socket s) : DeadlineState(s.get_executor()), socket(std::move(s)) {}
   tcp::socket socket;
-  asio::steady_timer timer;
-  bool timed_out = false;
   // The deadline's action: the pending read or write ends with operation_aborted and the
   // session still owns an open socket, so it can say 421 before closing (RFC 5321 4.5.3.2).
   void close_socket() {
@@ -143,6 +141,10 @@ class ClientSession {
   bool token_taken_ = false;    // this transaction holds a relay.rate_limit token
   bool data_end_sent_ = false;  // the upstream may have the whole message (the token is spent)
   std::string in_, out_;
+  // What one read takes from the client. A member, not in fill()'s coroutine frame: that frame
+  // would be allocated and freed for every read (every segment of a message body).
+  static constexpr size_t kReadChunk = 16384;
+  std::unique_ptr<char[]> chunk_;
   std::unique_ptr<UpstreamConnection> up_;
   // The upstream cannot take this transaction: every further RCPT gets this answer.
   std::optional<SmtpReplyText> up_refusal_;
@@ -176,11 +178,11 @@ awaitable<bool> ClientSession::flush() {
 
 awaitable<bool> ClientSession::fill() {
   // RFC 2920: replies to a pipelined group go out once the client waits for them.
-  if (!co_await flush()) co_return false;
-  char chunk[16384];
+  if (!out_.empty() && !co_await flush()) co_return false;
+  if (!chunk_) chunk_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
   boost::system::error_code ec;
   arm_deadline(io_, cfg_->relay.client_timeout);
-  size_t n = co_await io_->socket.async_read_some(asio::buffer(chunk),
+  size_t n = co_await io_->socket.async_read_some(asio::buffer(chunk_.get(), kReadChunk),
                                                   asio::redirect_error(use_awaitable, ec));
   disarm_deadline(io_);
   if (ec) {
@@ -194,7 +196,7 @@ awaitable<bool> ClientSession::fill() {
     }
     co_return false;
   }
-  in_.append(chunk, n);
+  in_.append(chunk_.get(), n);
   co_return true;
 }
 

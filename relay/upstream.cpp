@@ -82,12 +82,10 @@ awaitable<tcp::resolver::results_type> resolve_within(tcp::socket& socket,
 
 }  // namespace
 
-struct UpstreamConnection::Io {
-  Io(asio::any_io_executor ex, asio::ssl::context& tls) : stream(ex, tls), timer(ex) {}
+struct UpstreamConnection::Io : DeadlineState {
+  Io(asio::any_io_executor ex, asio::ssl::context& tls) : DeadlineState(ex), stream(ex, tls) {}
   asio::ssl::stream<tcp::socket> stream;
-  asio::steady_timer timer;
   bool tls_on = false;
-  bool timed_out = false;
   void close_socket() {
     boost::system::error_code ignored;
     stream.lowest_layer().close(ignored);
@@ -109,7 +107,7 @@ std::string UpstreamConnection::label() const {
 void UpstreamConnection::close() {
   healthy_ = false;
   boost::system::error_code ec;
-  io_->timer.cancel();
+  stop_deadline(io_);
   io_->stream.lowest_layer().close(ec);
 }
 
@@ -119,6 +117,10 @@ void UpstreamConnection::arm(Millis timeout) {
 
 void UpstreamConnection::disarm() {
   disarm_deadline(io_);
+}
+
+void UpstreamConnection::set_aside() {
+  stop_deadline(io_);
 }
 
 awaitable<void> UpstreamConnection::write_raw(std::string_view bytes, Millis timeout) {
@@ -144,7 +146,7 @@ awaitable<Reply> UpstreamConnection::read_reply(Millis timeout) {
 
 awaitable<Reply> UpstreamConnection::read_one_reply(Millis timeout, bool more_expected) {
   ReplyReader reader;
-  char chunk[4096];
+  if (!chunk_) chunk_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
   for (;;) {
     size_t used = reader.feed(buf_);
     buf_.erase(0, used);
@@ -171,17 +173,19 @@ awaitable<Reply> UpstreamConnection::read_one_reply(Millis timeout, bool more_ex
     }
     boost::system::error_code ec;
     arm(timeout);
-    size_t n = io_->tls_on ? co_await io_->stream.async_read_some(
-                                 asio::buffer(chunk), asio::redirect_error(use_awaitable, ec))
-                           : co_await io_->stream.next_layer().async_read_some(
-                                 asio::buffer(chunk), asio::redirect_error(use_awaitable, ec));
+    size_t n =
+        io_->tls_on
+            ? co_await io_->stream.async_read_some(asio::buffer(chunk_.get(), kReadChunk),
+                                                   asio::redirect_error(use_awaitable, ec))
+            : co_await io_->stream.next_layer().async_read_some(
+                  asio::buffer(chunk_.get(), kReadChunk), asio::redirect_error(use_awaitable, ec));
     disarm();
     if (ec) {
       healthy_ = false;
       throw UpstreamError(io_->timed_out ? UpstreamFault::timeout : UpstreamFault::lost_during_data,
                           "read from " + label() + ": " + ec.message());
     }
-    buf_.append(chunk, n);
+    buf_.append(chunk_.get(), n);
   }
 }
 
@@ -507,6 +511,7 @@ awaitable<void> UpstreamPool::release(std::unique_ptr<UpstreamConnection> c) {
   }
   if (idle_.size() >= static_cast<size_t>(cfg_.pool_size)) co_return;
   c->idle_since = std::chrono::steady_clock::now();
+  c->set_aside();
   idle_.push_back(std::move(c));
   Metrics::instance().set_gauge("bouncegate_relay_upstream_pool_idle",
                                 static_cast<double>(idle_.size()));

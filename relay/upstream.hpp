@@ -75,6 +75,8 @@ class UpstreamConnection {
 
   const UpstreamCapabilities& capabilities() const { return caps_; }
   bool healthy() const { return healthy_; }
+  // Idle in the pool: no deadline wait stays pending (it would keep the io_context running).
+  void set_aside();
   void close();
   std::string label() const;  // host:port, for logs
 
@@ -98,6 +100,10 @@ class UpstreamConnection {
   struct Io;  // socket, TLS stream and deadline timer, shared with the timer's handler
   std::shared_ptr<Io> io_;
   std::string buf_;  // bytes read beyond the last reply
+  // What one read takes (a member: in the reading coroutine's frame it would be allocated
+  // for every reply).
+  static constexpr size_t kReadChunk = 4096;
+  std::unique_ptr<char[]> chunk_;
   UpstreamCapabilities caps_;
   bool healthy_ = false;
   bool ready_ = false;  // open() has finished: from now on an unhealthy connection takes nothing
