@@ -13,6 +13,7 @@
 #include "core/escape.hpp"
 #include "core/local_filter.hpp"
 #include "core/metrics.hpp"
+#include "core/record_effect.hpp"
 #include "core/redis_pool.hpp"
 #include "core/store_scripts.hpp"
 
@@ -323,8 +324,7 @@ SuppressionStore::ScriptCall SuppressionStore::record_call(const OutcomeRecord& 
   // recipient's own mailbox counts, never one about the sender, the message or the network.
   std::string esc_after, esc_within, esc_ladder, esc_action, esc_message;
   if (auto p = sup_.escalation.find(o.cls);
-      p != sup_.escalation.end() && o.action == Action::record && o.about_mailbox &&
-      o.origin == RecordOrigin::outcome && o.counts_for_domain && o.verified != "no") {
+      p != sup_.escalation.end() && counts_toward_escalation(sup_, o)) {
     esc_after = std::to_string(p->second.after);
     esc_within = std::to_string(p->second.within.count());
     for (Millis m : p->second.ladder)

@@ -17,6 +17,7 @@
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 #include "core/policy.hpp"
+#include "core/record_effect.hpp"
 #include "core/reply_policy.hpp"
 #include "core/store_failure.hpp"
 #include "core/unsubscribe.hpp"
@@ -511,8 +512,9 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
   const std::string rcpt = addr ? addr->address : c.path;
   if (cfg_->relay.gate && addr) {
     // What this session learned is in Redis before it gates again: a recipient an earlier
-    // reply suppressed is refused by the same session (no-op when nothing is pending).
-    co_await writes_.written();
+    // reply suppressed is refused by the same session (no-op when nothing is pending). Only
+    // records that can change a gate answer are waited for, not the deliveries.
+    co_await writes_.gate_inputs_written();
     GateDecision d;
     try {
       auto store = store_;
@@ -769,7 +771,8 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
                      ", class=" + std::string(to_string(l.record.cls)) +
                      ", action=" + std::string(to_string(l.record.action));
   // Off the reply path: the writer sends it with everything else queued in one round trip.
-  if (writes_.record(l.record, share, log_id(), line)) co_return;
+  if (writes_.record(l.record, may_change_gate(cfg_->suppression, l.record), share, log_id(), line))
+    co_return;
   // Its queue is full (Redis slow or down): this session writes the record itself.
   RecordResult entry;
   std::string error;
