@@ -85,25 +85,24 @@ RedisPool::~RedisPool() {
   for (auto* c : idle_) redisFree(c);
 }
 
-// Asks the sentinels, in order, for the current master's address.
-std::pair<std::string, int> RedisPool::master_from_sentinels() {
+std::pair<std::string, int> redis_master_from_sentinels(const RedisConfig& cfg) {
   std::string errors;
-  for (const auto& [host, port] : cfg_.sentinel_nodes) {
-    redisContext* s = redisConnectWithTimeout(host.c_str(), port, to_timeval(cfg_.connect_timeout));
+  for (const auto& [host, port] : cfg.sentinel_nodes) {
+    redisContext* s = redisConnectWithTimeout(host.c_str(), port, to_timeval(cfg.connect_timeout));
     if (!s || s->err) {
       errors += " " + host + ":" + std::to_string(port) + (s ? std::string(" ") + s->errstr : "");
       if (s) redisFree(s);
       continue;
     }
-    redisSetTimeout(s, to_timeval(cfg_.timeout));
-    if (!cfg_.sentinel_password.empty()) {
-      const char* argv[] = {"AUTH", cfg_.sentinel_password.c_str()};
-      size_t lens[] = {4, cfg_.sentinel_password.size()};
+    redisSetTimeout(s, to_timeval(cfg.timeout));
+    if (!cfg.sentinel_password.empty()) {
+      const char* argv[] = {"AUTH", cfg.sentinel_password.c_str()};
+      size_t lens[] = {4, cfg.sentinel_password.size()};
       if (auto* r = static_cast<redisReply*>(redisCommandArgv(s, 2, argv, lens)))
         freeReplyObject(r);
     }
-    const char* argv[] = {"SENTINEL", "get-master-addr-by-name", cfg_.sentinel_master.c_str()};
-    size_t lens[] = {8, 23, cfg_.sentinel_master.size()};
+    const char* argv[] = {"SENTINEL", "get-master-addr-by-name", cfg.sentinel_master.c_str()};
+    size_t lens[] = {8, 23, cfg.sentinel_master.size()};
     auto* r = static_cast<redisReply*>(redisCommandArgv(s, 3, argv, lens));
     RedisValue v = convert(r);
     if (r) freeReplyObject(r);
@@ -111,7 +110,7 @@ std::pair<std::string, int> RedisPool::master_from_sentinels() {
     if (v.type == RedisValue::array && v.elements.size() == 2)
       return {v.elements[0].str, std::atoi(v.elements[1].str.c_str())};
     errors +=
-        " " + host + ":" + std::to_string(port) + " does not know master " + cfg_.sentinel_master;
+        " " + host + ":" + std::to_string(port) + " does not know master " + cfg.sentinel_master;
   }
   throw StoreError("redis sentinel: no master address:" + errors);
 }
@@ -120,7 +119,7 @@ redisContext* RedisPool::connect_one() {
   timeval tv = to_timeval(cfg_.connect_timeout);
   std::string host = cfg_.host;
   int port = cfg_.port;
-  if (!cfg_.sentinel_master.empty()) std::tie(host, port) = master_from_sentinels();
+  if (!cfg_.sentinel_master.empty()) std::tie(host, port) = redis_master_from_sentinels(cfg_);
   redisContext* c = cfg_.unix_path.empty() || !cfg_.sentinel_master.empty()
                         ? redisConnectWithTimeout(host.c_str(), port, tv)
                         : redisConnectUnixWithTimeout(cfg_.unix_path.c_str(), tv);

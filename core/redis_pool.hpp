@@ -33,6 +33,10 @@ RedisValue redis_value_from(const redisReply* r);
 // One stream entry ([id, [field, value, ...]]) as an Event; ts_ms from its "ts" field.
 Event event_from_stream_entry(const RedisValue& entry);
 
+// Asks the configured sentinels, in order, for the current master's host and port; blocking
+// (redis.connect_timeout and redis.timeout per sentinel). Throws StoreError.
+std::pair<std::string, int> redis_master_from_sentinels(const RedisConfig& cfg);
+
 class RedisPool {
  public:
   explicit RedisPool(const RedisConfig& cfg);
@@ -55,7 +59,6 @@ class RedisPool {
   // Sends `count` commands on one connection and reads their replies.
   std::vector<RedisValue> run(const std::vector<std::string>* cmds, size_t count);
   redisContext* connect_one();
-  std::pair<std::string, int> master_from_sentinels();
 
   RedisConfig cfg_;
   std::mutex mu_;

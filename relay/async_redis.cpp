@@ -2,7 +2,9 @@
 // (the adapter is hiredis' five event hooks), one context, owned by the io thread.
 #include "relay/async_redis.hpp"
 
+#include <arpa/inet.h>
 #include <hiredis/async.h>
+#include <netdb.h>
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -119,8 +121,9 @@ void issue(redisAsyncContext* ac, const std::vector<std::string>& argv,
 
 }  // namespace
 
-AsyncRedis::AsyncRedis(asio::any_io_executor ex, const RedisConfig& cfg)
-    : ex_(std::move(ex)), cfg_(cfg) {}
+AsyncRedis::AsyncRedis(asio::any_io_executor ex, asio::any_io_executor blocking,
+                       const RedisConfig& cfg)
+    : ex_(std::move(ex)), blocking_(std::move(blocking)), cfg_(cfg) {}
 
 AsyncRedis::~AsyncRedis() {
   close();
@@ -132,19 +135,41 @@ void AsyncRedis::close() {
   link_.reset();
 }
 
-std::shared_ptr<AsyncRedis::Link> AsyncRedis::connect() {
-  if (closed_) throw StoreError("redis: relay stopping");
-  if (link_ && !link_->dead) return link_;
-  // Backoff only after a connection could not be made (a timeout on a working connection
-  // ends that connection; the next command connects again at once).
-  if (std::chrono::steady_clock::now() < next_try_)
-    throw StoreError("redis " + cfg_.address_text() + ": reconnect backoff");
-  redisAsyncContext* ac = cfg_.unix_path.empty() ? redisAsyncConnect(cfg_.host.c_str(), cfg_.port)
-                                                 : redisAsyncConnectUnix(cfg_.unix_path.c_str());
+bool AsyncRedis::needs_lookup() const {
+  if (!cfg_.sentinel_master.empty()) return true;
+  if (!cfg_.unix_path.empty()) return false;
+  in6_addr a6;
+  in_addr a4;
+  return inet_pton(AF_INET, cfg_.host.c_str(), &a4) != 1 &&
+         inet_pton(AF_INET6, cfg_.host.c_str(), &a6) != 1;
+}
+
+std::pair<std::string, int> AsyncRedis::locate() const {
+  auto [host, port] = cfg_.sentinel_master.empty() ? std::pair(cfg_.host, cfg_.port)
+                                                   : redis_master_from_sentinels(cfg_);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found)
+    throw StoreError("redis " + host + ":" + std::to_string(port) + ": " + gai_strerror(rc));
+  char text[INET6_ADDRSTRLEN] = {};
+  const void* a =
+      found->ai_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(found->ai_addr)->sin6_addr)
+          : &reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr;
+  inet_ntop(found->ai_family, a, text, sizeof text);
+  freeaddrinfo(found);
+  return {text, port};
+}
+
+std::shared_ptr<AsyncRedis::Link> AsyncRedis::open(const std::string& host, int port) {
+  redisAsyncContext* ac = cfg_.unix_path.empty() || !cfg_.sentinel_master.empty()
+                              ? redisAsyncConnect(host.c_str(), port)
+                              : redisAsyncConnectUnix(cfg_.unix_path.c_str());
   if (!ac || ac->err) {
     std::string e = ac ? ac->errstr : "out of memory";
     if (ac) redisAsyncFree(ac);
-    next_try_ = std::chrono::steady_clock::now() + cfg_.reconnect_backoff;
     throw StoreError("redis " + cfg_.address_text() + ": " + e);
   }
   auto l = std::make_shared<Link>(ex_);
@@ -170,24 +195,107 @@ std::shared_ptr<AsyncRedis::Link> AsyncRedis::connect() {
   });
   redisAsyncSetDisconnectCallback(
       ac, [](const redisAsyncContext* c, int) { link_of(c->ev.data)->dead = true; });
-  // AUTH and SELECT go first, in order; a refusal ends the link (and fails what follows).
-  auto check = [l](const char* what) {
-    auto p = std::make_shared<Pending>();
-    // Only a refusal ends the link here; a lost connection already says why.
-    p->wake = [l, p, what] {
-      if (p->value && p->value->type == RedisValue::error)
-        l->kill(std::string("redis ") + what + " refused: " + p->value->str);
-    };
-    return p;
-  };
-  if (!cfg_.password.empty()) issue(ac, {"AUTH", cfg_.password}, check("AUTH"));
-  if (cfg_.database != 0) issue(ac, {"SELECT", std::to_string(cfg_.database)}, check("SELECT"));
-  link_ = l;
   return l;
 }
 
-asio::awaitable<RedisValue> AsyncRedis::command(const std::vector<std::string>& argv) {
-  auto l = connect();
+asio::awaitable<std::shared_ptr<AsyncRedis::Link>> AsyncRedis::connect() {
+  std::pair<std::string, int> at{cfg_.host, cfg_.port};
+  if (needs_lookup()) {
+    // Sentinel and getaddrinfo block: on the blocking executor, back here with the answer.
+    std::optional<std::pair<std::string, int>> found;
+    std::exception_ptr error;
+    // Captures by reference only (g++ 12 and temporaries in co_await expressions).
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [&](auto handler) {
+          asio::post(blocking_, [&, handler = std::move(handler), ex = ex_,
+                                 work = asio::make_work_guard(ex_)]() mutable {
+            try {
+              found = locate();
+            } catch (...) {
+              error = std::current_exception();
+            }
+            asio::post(ex, std::move(handler));
+          });
+        },
+        asio::use_awaitable);
+    if (error) std::rethrow_exception(error);
+    at = *found;
+  }
+  if (closed_) throw StoreError("redis: relay stopping");
+  auto l = open(at.first, at.second);
+  // AUTH and SELECT are answered before any command goes out: a command sent behind a
+  // SELECT that fails would run against database 0. Without them the first command goes out
+  // behind the connection itself (hiredis buffers it), as before.
+  // Named arguments: g++ 12 cannot keep literal and braced temporaries across this co_await.
+  if (!cfg_.password.empty()) {
+    const std::vector<std::string> auth{"AUTH", cfg_.password};
+    co_await say_first(l, auth);
+  }
+  if (cfg_.database != 0) {
+    const std::vector<std::string> select{"SELECT", std::to_string(cfg_.database)};
+    co_await say_first(l, select);
+  }
+  co_return l;
+}
+
+asio::awaitable<void> AsyncRedis::say_first(const std::shared_ptr<Link>& l,
+                                            const std::vector<std::string>& argv) {
+  RedisValue v = co_await exchange(l, argv);
+  if (v.type != RedisValue::error) co_return;
+  // Redis' own text names the trouble (WRONGPASS, ERR DB index is out of range); the password
+  // is never part of it.
+  std::string e = "redis " + cfg_.address_text() + ": " + argv[0] + " refused: " + v.str;
+  l->kill(e);
+  throw StoreError(e);
+}
+
+asio::awaitable<std::shared_ptr<AsyncRedis::Link>> AsyncRedis::ready_link() {
+  for (;;) {
+    if (closed_) throw StoreError("redis: relay stopping");
+    if (link_ && !link_->dead) co_return link_;
+    if (!connecting_) break;
+    // Another command is connecting: wait for it, then look again.
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [&](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          connect_waiters_.push_back([h, ex = ex_] { asio::post(ex, std::move(*h)); });
+        },
+        asio::use_awaitable);
+    if (!connecting_ && (!link_ || link_->dead)) throw StoreError(last_connect_error_);
+  }
+  // Backoff only after a connection could not be made (a timeout on a working connection
+  // ends that connection; the next command connects again at once).
+  if (std::chrono::steady_clock::now() < next_try_)
+    throw StoreError("redis " + cfg_.address_text() + ": reconnect backoff");
+  connecting_ = true;
+  std::shared_ptr<Link> l;
+  std::exception_ptr error;
+  try {
+    l = co_await connect();
+  } catch (const StoreError& e) {
+    last_connect_error_ = e.what();
+    error = std::current_exception();
+  } catch (const std::exception& e) {
+    last_connect_error_ = std::string("redis: ") + e.what();
+    error = std::make_exception_ptr(StoreError(last_connect_error_));
+  }
+  connecting_ = false;
+  if (error || closed_) {
+    if (l) l->kill("redis: relay stopping");
+    next_try_ = std::chrono::steady_clock::now() + cfg_.reconnect_backoff;
+  } else {
+    link_ = l;
+  }
+  auto waiters = std::move(connect_waiters_);
+  connect_waiters_.clear();
+  for (auto& w : waiters) w();
+  if (error) std::rethrow_exception(error);
+  if (closed_) throw StoreError("redis: relay stopping");
+  co_return l;
+}
+
+asio::awaitable<RedisValue> AsyncRedis::exchange(const std::shared_ptr<Link>& l,
+                                                 const std::vector<std::string>& argv) {
   if (l->dead || !l->ac) throw StoreError("redis " + cfg_.address_text() + ": connection lost");
   auto p = std::make_shared<Pending>();
   issue(l->ac, argv, p);
@@ -209,17 +317,34 @@ asio::awaitable<RedisValue> AsyncRedis::command(const std::vector<std::string>& 
         asio::use_awaitable);
     timer.cancel();
   }
-  if (!p->value) {
-    if (!l->connected) next_try_ = std::chrono::steady_clock::now() + cfg_.reconnect_backoff;
-    throw StoreError(p->error.empty() ? "redis: no reply" : p->error);
+  if (!p->value) throw StoreError(p->error.empty() ? "redis: no reply" : p->error);
+  co_return std::move(*p->value);
+}
+
+asio::awaitable<RedisValue> AsyncRedis::command(const std::vector<std::string>& argv) {
+  auto l = co_await ready_link();
+  const bool was_connected = l->connected;
+  std::optional<RedisValue> got;
+  std::string failed;
+  try {
+    got = co_await exchange(l, argv);
+  } catch (const StoreError& e) {
+    failed = e.what();
   }
+  if (!got) {
+    // The connection itself could not be made: back off before the next attempt.
+    if (!was_connected && !l->connected)
+      next_try_ = std::chrono::steady_clock::now() + cfg_.reconnect_backoff;
+    throw StoreError(failed);
+  }
+  RedisValue& v = *got;
   // As the blocking pool: a replica, a server still loading or one without its master is
-  // not used again (a failover behind a moved address is followed by reconnecting).
-  const std::string& e = p->value->str;
-  if (p->value->type == RedisValue::error &&
+  // not used again (with Sentinel the next connection asks for the current master).
+  const std::string& e = v.str;
+  if (v.type == RedisValue::error &&
       (e.rfind("READONLY", 0) == 0 || e.rfind("LOADING", 0) == 0 || e.rfind("MASTERDOWN", 0) == 0))
     l->kill("redis: " + e.substr(0, e.find(' ')));
-  co_return std::move(*p->value);
+  co_return v;
 }
 
 }  // namespace bouncegate

@@ -73,16 +73,10 @@ bool same_upstream(const UpstreamConfig& a, const UpstreamConfig& b) {
 // Records queued off the reply path at most; past it a session writes its own (and waits).
 constexpr size_t kWriterQueue = 10000;
 
-// The asynchronous gate client, for a numeric address or unix socket, database 0 and no
-// Sentinel (the blocking pool asks the sentinels on every new connection, resolves names off
-// the io thread and waits for SELECT before a command; the async client does none of that).
-std::shared_ptr<AsyncRedis> async_gate_client(asio::io_context& io, const Config& cfg) {
-  const RedisConfig& r = cfg.redis;
-  if (!r.sentinel_master.empty() || r.database != 0) return nullptr;
-  // hiredis resolves a host name with a blocking getaddrinfo: never on the io thread.
-  boost::system::error_code ec;
-  if (r.unix_path.empty() && (asio::ip::make_address(r.host, ec), ec)) return nullptr;
-  return std::make_shared<AsyncRedis>(io.get_executor(), cfg.redis);
+// The RCPT gate's asynchronous client: on the io thread; the sentinel question and name
+// resolution run on the blocking pool.
+std::shared_ptr<AsyncRedis> async_gate_client(RelayRuntime& rt, const Config& cfg) {
+  return std::make_shared<AsyncRedis>(rt.io.get_executor(), rt.blocking.get_executor(), cfg.redis);
 }
 
 }  // namespace
@@ -95,7 +89,7 @@ RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg
   rt_.store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
   rt_.store->use_local_filter(LocalFilter::start_if_enabled(*cfg));
   rt_.writer = std::make_shared<OutcomeWriter>(rt_.store, kWriterQueue);
-  rt_.async_redis = async_gate_client(io, *cfg);
+  rt_.async_redis = async_gate_client(rt_, *cfg);
   fleet_ = std::make_shared<FleetSlots>(rt_);
   tokens_ = make_bearer_tokens(rt_, cfg->relay.upstream);
   rt_.pool = std::make_shared<UpstreamPool>(io.get_executor(), cfg->relay.upstream,
@@ -237,7 +231,7 @@ void RelayServer::reload() {
   // The old writer stays with the sessions that started before; the last one to end writes
   // what it still holds.
   rt_.writer = std::move(writer);
-  rt_.async_redis = async_gate_client(rt_.io, *next);
+  rt_.async_redis = async_gate_client(rt_, *next);
   rt_.access = std::make_shared<AccessList>(next->relay.allow);
   rt_.cfg = next;
   log_event(LogLevel::notice, "", "configuration reloaded", {{"file", config_path_}});
