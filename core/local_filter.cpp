@@ -106,6 +106,15 @@ bool LocalFilter::may_hold_any(const std::vector<std::string>& names) const {
   return false;
 }
 
+void LocalFilter::note(const std::string& name) const {
+  std::shared_ptr<BloomFilter> f;
+  {
+    std::lock_guard lock(mu_);
+    f = filter_;
+  }
+  if (f) f->add(name);  // counted in members when its event arrives
+}
+
 bool LocalFilter::stale() const {
   std::lock_guard lock(mu_);
   return stale_;

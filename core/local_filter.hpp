@@ -35,6 +35,9 @@ class LocalFilter {
   // import is being written, or the stream was trimmed past it) until it has read the keys
   // again: it then stands aside and Redis decides.
   bool may_hold_any(const std::vector<std::string>& names) const;
+  // `name` is about to have an entry (this process just recorded an outcome that may make
+  // one): in the filter at once, before its event is read from the stream.
+  void note(const std::string& name) const;
 
   struct Status {
     bool ready = false;

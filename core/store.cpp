@@ -222,6 +222,10 @@ bool SuppressionStore::surely_clean(const std::string& address) const {
   return true;
 }
 
+void SuppressionStore::note_entry_coming(const std::string& address) const {
+  if (filter_) filter_->note(address);
+}
+
 std::vector<std::string> SuppressionStore::gate_names(const std::string& address) {
   std::vector<std::string> names = {address};
   for (auto& d : domain_entries_for(domain_of(address))) names.push_back(std::move(d));

@@ -147,6 +147,9 @@ class SuppressionStore {
   // would pass it without a round trip. Cheap and non-blocking (the relay asks it on its io
   // thread before handing the gate call to a pool thread). Counted as a filtered pass.
   bool surely_clean(const std::string& address) const;
+  // An outcome just learned may give `address` an entry: the local filter (if any) has it at
+  // once, so the same process never passes it locally before the event stream says so.
+  void note_entry_coming(const std::string& address) const;
   // The names gate() asks about: the address and its *@domain entries (nearest first).
   static std::vector<std::string> gate_names(const std::string& address);
   std::string key_for(const std::string& address) const;

@@ -133,6 +133,8 @@ void AsyncRedis::close() {
   closed_ = true;  // for good: a session resumed after the drain takes the store-error policy
   if (link_) link_->kill("relay stopping");
   link_.reset();
+  // One still saying AUTH/SELECT: its pending answer fails at once.
+  if (auto l = opening_.lock()) l->kill("relay stopping");
 }
 
 bool AsyncRedis::needs_lookup() const {
@@ -147,11 +149,19 @@ bool AsyncRedis::needs_lookup() const {
 std::pair<std::string, int> AsyncRedis::locate() const {
   auto [host, port] = cfg_.sentinel_master.empty() ? std::pair(cfg_.host, cfg_.port)
                                                    : redis_master_from_sentinels(cfg_);
+  // As hiredis resolves for the blocking pool: an IPv4 address first, IPv6 only when the name
+  // has none (so both clients reach the same server, e.g. "localhost" with Redis bound to
+  // 127.0.0.1 only).
   addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0 || !found)
+  int rc = EAI_NONAME;
+  for (int family : {AF_INET, AF_INET6}) {
+    hints.ai_family = family;
+    rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
+    if (rc == 0 && found) break;
+  }
+  if (rc != 0 || !found)
     throw StoreError("redis " + host + ":" + std::to_string(port) + ": " + gai_strerror(rc));
   char text[INET6_ADDRSTRLEN] = {};
   const void* a =
@@ -223,6 +233,7 @@ asio::awaitable<std::shared_ptr<AsyncRedis::Link>> AsyncRedis::connect() {
   }
   if (closed_) throw StoreError("redis: relay stopping");
   auto l = open(at.first, at.second);
+  opening_ = l;
   // AUTH and SELECT are answered before any command goes out: a command sent behind a
   // SELECT that fails would run against database 0. Without them the first command goes out
   // behind the connection itself (hiredis buffers it), as before.
@@ -254,14 +265,35 @@ asio::awaitable<std::shared_ptr<AsyncRedis::Link>> AsyncRedis::ready_link() {
     if (closed_) throw StoreError("redis: relay stopping");
     if (link_ && !link_->dead) co_return link_;
     if (!connecting_) break;
-    // Another command is connecting: wait for it, then look again.
+    // Another command is connecting: wait for it (at most what one command may take before
+    // its connection is up: a sentinel or a name server that does not answer must not hold
+    // every RCPT), then look again.
+    auto resume = std::make_shared<std::function<void()>>();
+    auto woken = std::make_shared<bool>(false);
+    asio::steady_timer bound(ex_);
+    bound.expires_after(cfg_.timeout + cfg_.connect_timeout);
+    bound.async_wait([resume](const boost::system::error_code& ec) {
+      if (!ec && *resume) std::exchange(*resume, nullptr)();
+    });
+    // Captures by reference only (g++ 12 and temporaries in co_await expressions).
     co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
         [&](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          connect_waiters_.push_back([h, ex = ex_] { asio::post(ex, std::move(*h)); });
+          *resume = [h, ex = ex_] { asio::post(ex, std::move(*h)); };
+          connect_waiters_.push_back([resume, woken] {
+            *woken = true;
+            if (*resume) std::exchange(*resume, nullptr)();
+          });
         },
         asio::use_awaitable);
-    if (!connecting_ && (!link_ || link_->dead)) throw StoreError(last_connect_error_);
+    bound.cancel();
+    if (!*woken)
+      throw StoreError("redis " + cfg_.address_text() + ": no connection within " +
+                       format_duration(cfg_.timeout + cfg_.connect_timeout));
+    if (closed_) throw StoreError("redis: relay stopping");
+    if (!connecting_ && (!link_ || link_->dead))
+      throw StoreError(last_connect_error_.empty() ? "redis: connection lost"
+                                                   : last_connect_error_);
   }
   // Backoff only after a connection could not be made (a timeout on a working connection
   // ends that connection; the next command connects again at once).

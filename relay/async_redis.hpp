@@ -60,6 +60,7 @@ class AsyncRedis {
   asio::any_io_executor ex_, blocking_;
   RedisConfig cfg_;
   std::shared_ptr<Link> link_;
+  std::weak_ptr<Link> opening_;  // the link connect() is setting up (close() ends it too)
   std::chrono::steady_clock::time_point next_try_{};  // reconnect backoff
   bool closed_ = false;
   bool connecting_ = false;

@@ -21,7 +21,9 @@ size_t MessageStream::feed(std::string_view bytes, std::string& out) {
       // stays within the line and size limits; what this decides octet by octet (a leading
       // dot, line ends, a limit reached inside the run) goes the slow way below.
       const char* p = bytes.data() + used;
-      size_t n = bytes.size() - used;
+      // Never further than a line may be: with bare CRs (normalize) every one starts a line,
+      // and an unbounded search for the LF would make one read cost quadratic time.
+      size_t n = std::min(bytes.size() - used, kMaxTextLine);
       if (const void* lf = std::memchr(p, '\n', n)) n = static_cast<const char*>(lf) - p;
       if (const void* cr = std::memchr(p, '\r', n)) n = static_cast<const char*>(cr) - p;
       if (n > 0 && line_len_ + n + 2 <= kMaxTextLine && size_ + line_len_ + n <= max_size_) {
@@ -66,7 +68,10 @@ size_t MessageStream::body_lines(std::string_view bytes, std::string& out) {
   const char* end = begin + bytes.size();
   const char* p = begin;
   while (p < end && *p != '.') {
-    const char* lf = static_cast<const char*>(std::memchr(p, '\n', end - p));
+    // A line is at most kMaxTextLine octets: the LF is looked for no further (linear time
+    // however many bare CRs start lines in normalize mode).
+    const size_t reach = std::min(static_cast<size_t>(end - p), kMaxTextLine);
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', reach));
     if (!lf) break;
     const size_t len = lf - p + 1;  // with its CRLF
     if (len < 2 || lf[-1] != '\r' || len > kMaxTextLine || size_ + len > max_size_) break;

@@ -54,7 +54,7 @@ struct RelayRuntime {
   std::shared_ptr<SuppressionStore> store;
   // Outcome records and Message-IDs, written off the reply path (one per store).
   std::shared_ptr<OutcomeWriter> writer;
-  // The RCPT gate's round trip on this thread (null with Sentinel: the blocking pool then).
+  // The RCPT gate's round trip on this thread (relay/async_redis), for every Redis setup.
   std::shared_ptr<AsyncRedis> async_redis;
   std::shared_ptr<UpstreamPool> pool;
   std::shared_ptr<const AccessList> access;

@@ -517,21 +517,11 @@ awaitable<void> ClientSession::on_rcpt(const CommandLine& c) {
     co_await writes_.gate_inputs_written();
     GateDecision d;
     try {
-      auto store = store_;
-      // The same decision as the milter's, unsubscribes included: one gate script decides.
-      // Shadow mode asks without stepping the lease (dry run), as the milter's does.
-      auto ask = [store, a = rcpt, list = sender_list_, ctx = context(),
-                  shadow = cfg_->relay.shadow, bypass = bypass_] {
-        return store->gate(a, list, ctx, shadow, GateScope::all, bypass);
-      };
       // gate.local_filter: a recipient surely without any entry passes here, on the io
-      // thread, without the hand-off to a pool thread or a round trip.
-      if (!store->surely_clean(rcpt)) {
-        if (async_redis_)
-          d = co_await gate_here(rcpt);
-        else
-          d = co_await rt_.offload(ask);
-      }
+      // thread, without a round trip. Otherwise the gate script decides, as the milter's
+      // does (unsubscribes included; shadow mode as a dry run), on the io thread's own
+      // Redis connection (gate_here).
+      if (!store_->surely_clean(rcpt)) d = co_await gate_here(rcpt);
     } catch (const std::exception& e) {
       StoreFailureVerdict v = store_failure_verdict(cfg_->relay.on_store_error, cfg_->relay.shadow);
       log_event(LogLevel::error, log_id(), "suppression store unavailable",
@@ -771,8 +761,10 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
                      ", class=" + std::string(to_string(l.record.cls)) +
                      ", action=" + std::string(to_string(l.record.action));
   // Off the reply path: the writer sends it with everything else queued in one round trip.
-  if (writes_.record(l.record, may_change_gate(cfg_->suppression, l.record), share, log_id(), line))
-    co_return;
+  const bool changes_gate = may_change_gate(cfg_->suppression, l.record);
+  // gate.local_filter: this session's next RCPT for it asks Redis, not the filter.
+  if (changes_gate) store_->note_entry_coming(l.record.address);
+  if (writes_.record(l.record, changes_gate, share, log_id(), line)) co_return;
   // Its queue is full (Redis slow or down): this session writes the record itself.
   RecordResult entry;
   std::string error;
