@@ -3,6 +3,7 @@
 #include "core/daemon_entry.hpp"
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <iostream>
 
 #include "core/config_check.hpp"
@@ -62,6 +63,9 @@ DaemonStart daemon_front_door(const DaemonSpec& spec, int argc, const char* cons
     return start;
   }
   log_configure(start.config->logging.json, start.config->logging.level, spec.name);
+  // A peer that closed its socket (Redis, a client, the upstream) must cost one error, not the
+  // process: hiredis and libcurl write with write(2), which raises SIGPIPE on a dead peer.
+  std::signal(SIGPIPE, SIG_IGN);
   for (const auto& w : warnings) log_event(LogLevel::warning, "", w);
   return start;
 }

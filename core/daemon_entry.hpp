@@ -3,7 +3,7 @@
 // the configuration loaded and checked the same way (core/config_check plus the daemon's own
 // check), --check-config answered, logging set up. Signals and readiness stay in each daemon:
 // the milter must take them with sigwait beside libmilter's own signal thread, the relay and web
-// on their Asio io_context.
+// on their Asio io_context. SIGPIPE is ignored here for all three.
 #pragma once
 
 #include <functional>

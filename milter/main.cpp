@@ -118,7 +118,6 @@ int run(const std::string& config_path) {
   sigemptyset(&set);
   for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaddset(&set, s);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<MetricsServer> metrics;
   try {
     metrics =
