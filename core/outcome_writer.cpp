@@ -15,8 +15,9 @@ namespace {
 constexpr size_t kJobsPerTrip = 512;
 }  // namespace
 
-OutcomeWriter::OutcomeWriter(std::shared_ptr<SuppressionStore> store, size_t capacity)
-    : store_(std::move(store)), capacity_(capacity), thread_([this] { run(); }) {}
+OutcomeWriter::OutcomeWriter(std::shared_ptr<SuppressionStore> store, size_t capacity,
+                             Millis linger)
+    : store_(std::move(store)), capacity_(capacity), linger_(linger), thread_([this] { run(); }) {}
 
 OutcomeWriter::~OutcomeWriter() {
   {
@@ -27,23 +28,24 @@ OutcomeWriter::~OutcomeWriter() {
   thread_.join();
 }
 
-bool OutcomeWriter::record(OutcomeRecord rec, Millis share_pause, RecordDone done) {
+bool OutcomeWriter::record(OutcomeRecord rec, Millis share_pause, RecordDone done, bool urgent) {
   Job j;
   j.record = std::move(rec);
   j.pause = share_pause;
   j.record_done = std::move(done);
-  return push(std::move(j));
+  return push(std::move(j), urgent || share_pause.count() > 0);
 }
 
 bool OutcomeWriter::remember(MessageNote note, NoteDone done) {
   Job j;
   j.note = std::move(note);
   j.note_done = std::move(done);
-  return push(std::move(j));
+  return push(std::move(j), false);
 }
 
-bool OutcomeWriter::push(Job job) {
+bool OutcomeWriter::push(Job job, bool urgent) {
   size_t queued = 0;
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_ || queue_.size() >= capacity_) {
@@ -53,15 +55,27 @@ bool OutcomeWriter::push(Job job) {
     }
     queue_.push_back(std::move(job));
     queued = queue_.size();
+    if (urgent) urgent_ = true;
+    // While the thread lingers over a batch, a job nobody waits for needs no wake-up (the
+    // futex call and the other core's wake-up are what batching saves).
+    wake = urgent || sleeping_ || linger_.count() == 0 || queued >= kJobsPerTrip;
   }
   Metrics::instance().set_gauge("bouncegate_outcome_writer_queued", static_cast<double>(queued));
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
   return true;
 }
 
 void OutcomeWriter::flush() {
   std::unique_lock lock(mu_);
+  if (!queue_.empty()) {
+    urgent_ = true;
+    wake_.notify_one();
+  }
   idle_.wait(lock, [this] { return queue_.empty() && !busy_; });
+}
+
+bool OutcomeWriter::due() const {
+  return stopping_ || urgent_ || queue_.size() >= kJobsPerTrip;
 }
 
 size_t OutcomeWriter::round_trips() const {
@@ -76,9 +90,18 @@ void OutcomeWriter::run() {
       std::unique_lock lock(mu_);
       busy_ = false;
       if (queue_.empty()) idle_.notify_all();
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      // The linger: what arrives within it goes in one trip. The thread sleeps for good (and
+      // needs a wake-up) only once a whole linger passed without a job.
+      if (linger_.count() > 0) wake_.wait_for(lock, linger_, [this] { return due(); });
+      if (queue_.empty() && !stopping_) {
+        sleeping_ = true;
+        wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        sleeping_ = false;
+        if (linger_.count() > 0) wake_.wait_for(lock, linger_, [this] { return due(); });
+      }
       // Stopping writes what is queued first: nothing accepted is dropped.
       if (queue_.empty()) return;
+      urgent_ = false;
       busy_ = true;
       while (!queue_.empty() && jobs.size() < kJobsPerTrip) {
         jobs.push_back(std::move(queue_.front()));

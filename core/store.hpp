@@ -31,7 +31,7 @@ class SuppressionStore {
   SuppressionStore(const SuppressionStore&) = delete;
   SuppressionStore& operator=(const SuppressionStore&) = delete;
 
-  // The RCPT decision: one round trip. With `list` set, unsubscribes from that list (or "*")
+  // The RCPT decision. With `list` set, unsubscribes from that list (or "*")
   // refuse too. A hit bumps the lease one step (unless dry_run, for shadow mode).
   // scope unsubscribe: only the unsubscription from `list` (the milter's end-of-message check
   // for lists known by List-Id); the event is written like any gate decision.
@@ -46,6 +46,17 @@ class SuppressionStore {
                                         const EventContext& ctx, bool dry_run,
                                         const std::string& bypass, bool with_body) const;
   GateDecision gate_decision(const std::string& address, bool dry_run, const RedisValue& reply);
+  // The gate's first question, a plain EXISTS over every key the script could find something
+  // in for this recipient: its own entry, its unsubscribes (when the sender has a list) and
+  // the domain entries of its domain and the parents'. A 0 (precheck_clean) is the script's
+  // "pass" without running it (clean_pass() counts it as one); anything else, the script
+  // decides. So a clean recipient costs Redis one cheap command, a listed one one more trip.
+  // Empty: nothing to ask (scope unsubscribe without a list), clean.
+  std::vector<std::string> gate_precheck_command(const std::string& address,
+                                                 const std::string& list,
+                                                 GateScope scope = GateScope::all) const;
+  static bool precheck_clean(const RedisValue& reply);
+  GateDecision clean_pass() const;
   // Counts a recipient the local filter could not pass (gate() does it itself).
   void count_filter_ask() const;
   // Applies an outcome's action: a lease for suppress/defer, permanent entry, unsubscribe for

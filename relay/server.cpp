@@ -72,6 +72,9 @@ bool same_upstream(const UpstreamConfig& a, const UpstreamConfig& b) {
 
 // Records queued off the reply path at most; past it a session writes its own (and waits).
 constexpr size_t kWriterQueue = 10000;
+// Deliveries wait at most this long in the writer's batch (records that may change a gate
+// answer never do): at one message every few hundred microseconds, a trip takes several.
+constexpr Millis kWriterLinger{3};
 
 // The RCPT gate's asynchronous client: on the io thread; the sentinel question and name
 // resolution run on the blocking pool.
@@ -88,7 +91,7 @@ RelayServer::RelayServer(asio::io_context& io, std::shared_ptr<const Config> cfg
   rt_.cfg = cfg;
   rt_.store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
   rt_.store->use_local_filter(LocalFilter::start_if_enabled(*cfg));
-  rt_.writer = std::make_shared<OutcomeWriter>(rt_.store, kWriterQueue);
+  rt_.writer = std::make_shared<OutcomeWriter>(rt_.store, kWriterQueue, kWriterLinger);
   rt_.async_redis = async_gate_client(rt_, *cfg);
   fleet_ = std::make_shared<FleetSlots>(rt_);
   tokens_ = make_bearer_tokens(rt_, cfg->relay.upstream);
@@ -211,7 +214,7 @@ void RelayServer::reload() {
     // leaves the running store and writer as they were.
     store = std::make_shared<SuppressionStore>(next->redis, next->suppression);
     store->use_local_filter(LocalFilter::start_if_enabled(*next));
-    writer = std::make_shared<OutcomeWriter>(store, kWriterQueue);
+    writer = std::make_shared<OutcomeWriter>(store, kWriterQueue, kWriterLinger);
   } catch (const std::exception& e) {
     log_event(LogLevel::error, "", "reload refused, keeping the running configuration",
               {{"error", e.what()}});

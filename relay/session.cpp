@@ -442,13 +442,20 @@ awaitable<GateDecision> ClientSession::gate_here(const std::string& rcpt) {
   auto started = std::chrono::steady_clock::now();
   auto& metrics = Metrics::instance();
   try {
-    RedisValue v = co_await async_redis_->command(
-        store_->gate_command(rcpt, sender_list_, context(), shadow, bypass_, false));
-    if (v.type == RedisValue::error && v.str.rfind("NOSCRIPT", 0) == 0)
-      // After a Redis restart or SCRIPT FLUSH: EVAL loads the script again.
-      v = co_await async_redis_->command(
-          store_->gate_command(rcpt, sender_list_, context(), shadow, bypass_, true));
-    GateDecision d = store_->gate_decision(rcpt, shadow, v);
+    GateDecision d;
+    // Most recipients have no entry: a plain EXISTS says so, and the script is not run.
+    const std::vector<std::string> pre = store_->gate_precheck_command(rcpt, sender_list_);
+    if (pre.empty() || SuppressionStore::precheck_clean(co_await async_redis_->command(pre))) {
+      d = store_->clean_pass();
+    } else {
+      RedisValue v = co_await async_redis_->command(
+          store_->gate_command(rcpt, sender_list_, context(), shadow, bypass_, false));
+      if (v.type == RedisValue::error && v.str.rfind("NOSCRIPT", 0) == 0)
+        // After a Redis restart or SCRIPT FLUSH: EVAL loads the script again.
+        v = co_await async_redis_->command(
+            store_->gate_command(rcpt, sender_list_, context(), shadow, bypass_, true));
+      d = store_->gate_decision(rcpt, shadow, v);
+    }
     metrics.observe(
         "bouncegate_store_call_seconds",
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
@@ -703,6 +710,12 @@ awaitable<void> ClientSession::on_data() {
     co_await end_transaction();
     co_return;
   }
+  reply(done);
+  // The end of data is a synchronisation point (RFC 2920): the client waits for this reply,
+  // so it goes out now, ahead of handing the records to the writer (waking its thread), the
+  // upstream RSET and the records still being written. Nothing is read from the client
+  // before they are queued.
+  co_await flush();
   for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data_end, done, concerns);
   if (!message_id_.empty() && done.positive()) {
     // Later feedback about this message is trusted only for its recipients.
@@ -723,10 +736,6 @@ awaitable<void> ClientSession::on_data() {
       }
     }
   }
-  reply(done);
-  // The end of data is a synchronisation point (RFC 2920): the client waits for this reply,
-  // so it goes out now, ahead of the upstream RSET and the records still being written.
-  co_await flush();
   if (done.code == 421) upstream_closed_channel();
   co_await end_transaction();
 }

@@ -61,7 +61,9 @@ bool SessionWrites::record(const OutcomeRecord& rec, bool changes_gate, Millis s
         log_written_outcome(log_id, rcpt, line, entry, error);
       },
       changes_gate);
-  if (writer_->record(rec, share_pause, done)) return true;
+  // A delivery nobody waits for may linger in the writer's batch; a record that may change a
+  // gate answer goes at once (this session's next RCPT waits for it).
+  if (writer_->record(rec, share_pause, done, changes_gate)) return true;
   --pending_->n;
   if (changes_gate) --pending_->gating;
   return false;

@@ -221,6 +221,19 @@ void UpstreamConnection::check_in_step() {
   }
 }
 
+awaitable<void> UpstreamConnection::send_rset(Millis timeout) {
+  check_in_step();
+  co_await write_raw("RSET\r\n", timeout);
+  rset_unread_ = true;
+}
+
+awaitable<bool> UpstreamConnection::in_step_after_rset(Millis timeout) {
+  if (!rset_unread_) co_return healthy_ && !has_pending_input();
+  rset_unread_ = false;
+  Reply r = co_await read_reply(timeout);
+  co_return r.code == 250 && healthy_ && !has_pending_input();
+}
+
 awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis timeout) {
   check_in_step();
   co_await write_raw(line + "\r\n", timeout);
@@ -405,8 +418,14 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
     auto c = std::move(idle_.back());
     idle_.pop_back();
     // An idle connection the server wrote to (an idle-timeout 421, surplus replies) or closed
-    // is out of step: never handed to a session.
-    if (c->has_pending_input()) {
+    // is out of step: never handed to a session. The RSET sent by release() is answered
+    // first, and only by a 250.
+    bool in_step = false;
+    try {
+      in_step = co_await c->in_step_after_rset(cfg_.command_timeout);
+    } catch (const UpstreamError&) {
+    }
+    if (!in_step) {
       metrics.inc("bouncegate_relay_upstream_connections_total", {{"kind", "stale"}});
       metrics.set_gauge("bouncegate_relay_upstream_pool_idle", static_cast<double>(idle_.size()));
       continue;
@@ -504,8 +523,7 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
 awaitable<void> UpstreamPool::release(std::unique_ptr<UpstreamConnection> c) {
   if (!c || !c->healthy() || idle_.size() >= static_cast<size_t>(cfg_.pool_size)) co_return;
   try {
-    Reply r = co_await c->command("RSET", cfg_.command_timeout);
-    if (r.code != 250 || !c->healthy() || c->has_pending_input()) co_return;
+    co_await c->send_rset(cfg_.command_timeout);
   } catch (const UpstreamError&) {
     co_return;
   }

@@ -72,6 +72,13 @@ class UpstreamConnection {
   // True when the server has sent anything not yet read, or closed the connection: an idle
   // connection that is readable (an idle 421, EOF, surplus replies) cannot be reused.
   bool has_pending_input() const;
+  // The end of a transaction in two halves, so that nobody waits for the round trip between
+  // them: send_rset() writes RSET; in_step_after_rset() (before the next command) reads its
+  // reply and is true only for a 250 with nothing after it, the same check as command("RSET")
+  // followed by has_pending_input(). Throws UpstreamError as command() does.
+  asio::awaitable<void> send_rset(Millis timeout);
+  asio::awaitable<bool> in_step_after_rset(Millis timeout);
+  bool rset_unread() const { return rset_unread_; }
 
   const UpstreamCapabilities& capabilities() const { return caps_; }
   bool healthy() const { return healthy_; }
@@ -107,6 +114,7 @@ class UpstreamConnection {
   UpstreamCapabilities caps_;
   bool healthy_ = false;
   bool ready_ = false;  // open() has finished: from now on an unhealthy connection takes nothing
+  bool rset_unread_ = false;  // send_rset() was called; its reply has not been read
 };
 
 // A connection cap shared with other relays (relay/fleet_slots.hpp). claim() answers the name
@@ -142,7 +150,9 @@ class UpstreamPool {
   UpstreamPool(asio::any_io_executor ex, const UpstreamConfig& cfg, UpstreamHooks hooks = {});
   // A ready connection: an idle one from the pool or a new one. Throws UpstreamError.
   asio::awaitable<std::unique_ptr<UpstreamConnection>> acquire();
-  // Back to the pool when healthy (after RSET) and there is room; closed otherwise.
+  // Back to the pool when healthy and there is room (closed otherwise), with an RSET sent
+  // whose reply acquire() reads and checks before it hands the connection out: the session
+  // that ends a transaction does not wait for that round trip.
   asio::awaitable<void> release(std::unique_ptr<UpstreamConnection> c);
   void sweep();  // closes connections idle longer than pool_idle
   void clear();

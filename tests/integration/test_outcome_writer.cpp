@@ -213,5 +213,52 @@ TEST_F(OutcomeWriterTest, AFullQueueRefusesInsteadOfGrowing) {
   EXPECT_EQ(done.written.load() + done.lost.load(), 3);
 }
 
+// relay: kWriterLinger. Records nobody waits for, queued a few milliseconds apart, go in one
+// round trip after the linger; an urgent one (a gate answer may change) goes at once with
+// whatever is queued; flush() does not wait for the linger; stopping writes what lingers.
+TEST_F(OutcomeWriterTest, DeliveriesLingerIntoOneTripAndAnUrgentRecordGoesAtOnce) {
+  auto cfg = config(false);
+  auto store = std::make_shared<SuppressionStore>(cfg->redis, cfg->suppression);
+  store->ping();
+  Done done;
+  {
+    OutcomeWriter w(store, 1000, Millis(400));
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(w.record(hard(*cfg, "d" + std::to_string(i) + "@example.com"), Millis(0),
+                           done.fn(), false));
+      std::this_thread::sleep_for(10ms);
+    }
+    // Still within the linger: nothing written yet, then all five in one trip.
+    EXPECT_EQ(w.round_trips(), 0u);
+    EXPECT_EQ(events(), 0);
+    for (int i = 0; i < 100 && done.written.load() < 5; ++i) std::this_thread::sleep_for(10ms);
+    EXPECT_EQ(done.written.load(), 5);
+    EXPECT_EQ(w.round_trips(), 1u);
+
+    // An urgent record does not wait for the linger, and takes the lingering one with it.
+    ASSERT_TRUE(w.record(hard(*cfg, "later@example.com"), Millis(0), done.fn(), false));
+    auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(w.record(hard(*cfg, "gate@example.com"), Millis(0), done.fn(), true));
+    for (int i = 0; i < 300 && done.written.load() < 7; ++i) std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(done.written.load(), 7);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
+    EXPECT_EQ(w.round_trips(), 2u);
+
+    // flush() sends what lingers at once.
+    ASSERT_TRUE(w.record(hard(*cfg, "flushed@example.com"), Millis(0), done.fn(), false));
+    start = std::chrono::steady_clock::now();
+    w.flush();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 200ms);
+    EXPECT_EQ(done.written.load(), 8);
+
+    // Stopping writes what still lingers.
+    ASSERT_TRUE(w.record(hard(*cfg, "last@example.com"), Millis(0), done.fn(), false));
+  }
+  EXPECT_EQ(done.written.load(), 9);
+  EXPECT_EQ(done.lost.load(), 0);
+  EXPECT_EQ(events(), 9);
+  EXPECT_TRUE(store->get("last@example.com"));
+}
+
 }  // namespace
 }  // namespace bouncegate

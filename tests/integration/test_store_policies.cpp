@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 
 #include "core/address.hpp"
@@ -342,6 +343,39 @@ TEST(EscalationConfig, OnlySoftEscalatesAndBadValuesNameTheLine) {
   EXPECT_NE(bad("    soft: {after: 1}\n").find("e.yaml:4"), std::string::npos);
   EXPECT_NE(bad("    soft: {ladder: [7d, 1d]}\n").find("shrink"), std::string::npos);
   EXPECT_EQ(bad("    soft: {after: 4, within: 3d}\n"), "accepted");
+}
+
+// The gate's precheck (SuppressionStore::gate_precheck_command): a recipient with no key the
+// script could read passes without running it; one with any such key is decided by the script,
+// as before, even when the answer is "pass" (a parent's entry without sub-domains, an
+// unsubscribe from another list, an entry of a class the sender's policy lets through).
+TEST_F(StorePolicyTest, TheScriptRunsOnlyWhenAKeyCouldDecide) {
+  auto cfg = config();
+  SuppressionStore store(cfg->redis, cfg->suppression);
+  auto scripts = [&] {
+    std::string info = redis_.cli({"INFO", "commandstats"});
+    long n = 0;
+    for (const char* cmd : {"cmdstat_evalsha:calls=", "cmdstat_eval:calls="})
+      if (auto at = info.find(cmd); at != std::string::npos)
+        n += std::stol(info.substr(at + std::strlen(cmd)));
+    return n;
+  };
+  store.record(domain_entry("*@held.example", false));
+  EventContext web{"", "", Source::web, ""};
+  store.unsubscribe("reader@example.com", "news", web);
+  // The gate script's first run loads it (a NOSCRIPT, then EVAL): not counted below.
+  EXPECT_EQ(store.gate("z@held.example", "", ctx_).result, GateResult::reject);
+  long before = scripts();
+  EXPECT_EQ(store.gate("clean@example.com", "news", ctx_).result, GateResult::pass);
+  EXPECT_EQ(store.gate("clean@other.example", "", ctx_).result, GateResult::pass);
+  EXPECT_EQ(store.gate("reader@example.com", "", ctx_).result, GateResult::pass);
+  EXPECT_EQ(scripts(), before);  // nothing to find: no script
+  EXPECT_EQ(store.gate("x@mail.held.example", "", ctx_).result, GateResult::pass);
+  EXPECT_EQ(store.gate("reader@example.com", "offers", ctx_).result, GateResult::pass);
+  EXPECT_EQ(scripts(), before + 2);  // a key exists: the script decides, and passes
+  EXPECT_EQ(store.gate("reader@example.com", "news", ctx_).result, GateResult::unsubscribed);
+  EXPECT_EQ(store.gate("y@held.example", "", ctx_).result, GateResult::reject);
+  EXPECT_EQ(scripts(), before + 4);
 }
 
 }  // namespace

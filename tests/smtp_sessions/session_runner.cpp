@@ -7,7 +7,8 @@
 //                             auth="LOGIN" (mechanisms offered), ehlo="SIZE 1000,DSN" (the
 //                             EHLO keywords), port=blackhole (connect never completes),
 //                             connect_timeout=1s (set before the first C:/S: line),
-//                             idle_close=300ms (an idle connection gets 421, then EOF)
+//                             idle_close=300ms (an idle connection gets 421, then EOF),
+//                             rset_delay=500ms (RSET answered that late)
 //   RELAY: yaml               a line under relay: (e.g. "max_recipients: 3")
 //   RELAY-UPSTREAM: yaml      a line under relay.upstream: (e.g. "max_connections: 1")
 //   CONFIG: yaml              a top-level line; {unsub_key} is a key file made for the test
@@ -219,6 +220,8 @@ TEST_P(SessionTest, Replays) {
   if (up_opts.count("auth")) script.auth_mechanisms = up_opts["auth"];
   if (up_opts.count("idle_close"))
     script.idle_close_ms = static_cast<int>(parse_duration(up_opts["idle_close"])->count());
+  if (up_opts.count("rset_delay"))
+    script.rset_delay_ms = static_cast<int>(parse_duration(up_opts["rset_delay"])->count());
   if (up_opts.count("ehlo")) script.ehlo_keywords = split_commas(up_opts["ehlo"]);
   std::string tls = up_opts.count("tls") ? up_opts["tls"] : "starttls";
   if (tls != "none") {

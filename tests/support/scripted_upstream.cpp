@@ -458,6 +458,8 @@ void ScriptedUpstream::serve(int fd) {
     } else if (cmd == "RSET") {
       sender.clear();
       rcpts.clear();
+      if (script_.rset_delay_ms > 0)
+        std::this_thread::sleep_for(std::chrono::milliseconds(script_.rset_delay_ms));
       c.send("250 2.0.0 Ok");
     } else if (cmd == "NOOP") {
       c.send("250 2.0.0 Ok");

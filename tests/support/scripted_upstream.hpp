@@ -47,6 +47,7 @@ struct UpstreamScript {
   std::string auth_mechanisms = "PLAIN LOGIN";  // offered after AUTH; others get 504
   std::string capture_dir;                      // non-empty: each accepted message is written there
   int idle_close_ms = 0;  // > 0: a connection idle this long gets 421 4.4.2 and is closed
+  int rset_delay_ms = 0;  // > 0: RSET is answered this long after it arrived
   std::vector<std::string> ehlo_keywords = {"PIPELINING", "SIZE 10485760", "8BITMIME",
                                             "SMTPUTF8",   "DSN",           "ENHANCEDSTATUSCODES"};
 };
