@@ -101,12 +101,13 @@ void OutcomeWriter::run() {
       }
       // Stopping writes what is queued first: nothing accepted is dropped.
       if (queue_.empty()) return;
-      urgent_ = false;
       busy_ = true;
       while (!queue_.empty() && jobs.size() < kJobsPerTrip) {
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      // What a full trip left behind may hold the urgent job: it goes next, without a linger.
+      urgent_ = urgent_ && !queue_.empty();
       ++round_trips_;
       Metrics::instance().set_gauge("bouncegate_outcome_writer_queued",
                                     static_cast<double>(queue_.size()));

@@ -217,7 +217,7 @@ RedisValue SuppressionStore::run_script(int which, const std::vector<std::string
 
 bool SuppressionStore::surely_clean(const std::string& address) const {
   if (!filter_ || filter_->may_hold_any(gate_names(address))) return false;
-  Metrics::instance().inc("bouncegate_gate_decisions_total", {{"result", "pass"}, {"class", ""}});
+  clean_pass();
   Metrics::instance().inc("bouncegate_gate_local_filter_total", {{"result", "pass"}});
   return true;
 }
@@ -238,7 +238,22 @@ GateDecision SuppressionStore::gate(const std::string& address, const std::strin
   if (surely_clean(address)) return GateDecision{};
   count_filter_ask();
   const std::vector<std::string> pre = gate_precheck_command(address, list, scope);
-  if (pre.empty() || precheck_clean(pool_->command(pre))) return clean_pass();
+  if (pre.empty()) return clean_pass();
+  // Timed and counted under op "gate" as the script is (run_script): one series per question.
+  auto started = std::chrono::steady_clock::now();
+  auto& metrics = Metrics::instance();
+  try {
+    if (precheck_clean(pool_->command(pre))) {
+      metrics.observe(
+          "bouncegate_store_call_seconds",
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+          {{"op", "gate"}});
+      return clean_pass();
+    }
+  } catch (const StoreError&) {
+    metrics.inc("bouncegate_store_errors_total", {{"op", "gate"}});
+    throw;
+  }
   ScriptCall c = gate_script_call(address, list, ctx, dry_run, scope, bypass);
   return gate_decision(address, dry_run, run_script(store_scripts::kGate, c.keys, c.args));
 }

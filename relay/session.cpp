@@ -122,6 +122,17 @@ class ClientSession {
   awaitable<void> upstream_failed(const UpstreamError& e, const std::string& rcpt);
   awaitable<void> learn(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
                         ReplyConcerns concerns);
+  // learn() in two halves: what a reply means, applied at once (its metric, a throttle pause
+  // for new transactions), and the record of it handed to the writer (or written here when
+  // the writer's queue is full).
+  struct Understood {
+    Learned learned;
+    Millis share_pause{0};
+    std::string line;  // the outcome's log line
+  };
+  Understood understand(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
+                        ReplyConcerns concerns);
+  awaitable<void> keep(const Understood& u);
   void upstream_closed_channel();
   awaitable<void> end_transaction();
   awaitable<bool> take_rate_token();
@@ -710,13 +721,19 @@ awaitable<void> ClientSession::on_data() {
     co_await end_transaction();
     co_return;
   }
+  // What the reply means holds from now (a throttle pauses the next MAIL of every session);
+  // the records of it are handed to the writer after the reply has gone.
+  std::vector<Understood> learned;
+  learned.reserve(recipients.size());
+  for (const auto& rcpt : recipients)
+    learned.push_back(understand(rcpt, SmtpCommand::data_end, done, concerns));
   reply(done);
   // The end of data is a synchronisation point (RFC 2920): the client waits for this reply,
   // so it goes out now, ahead of handing the records to the writer (waking its thread), the
   // upstream RSET and the records still being written. Nothing is read from the client
   // before they are queued.
   co_await flush();
-  for (const auto& rcpt : recipients) co_await learn(rcpt, SmtpCommand::data_end, done, concerns);
+  for (const auto& u : learned) co_await keep(u);
   if (!message_id_.empty() && done.positive()) {
     // Later feedback about this message is trusted only for its recipients.
     MessageNote note{
@@ -742,44 +759,54 @@ awaitable<void> ClientSession::on_data() {
 
 awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, const Reply& r,
                                      ReplyConcerns concerns) {
-  Learned l = learn_from_reply(*cfg_, rcpt, cmd, r, context());
-  l.record.counts_for_domain = concerns != ReplyConcerns::sending_side;
+  co_await keep(understand(rcpt, cmd, r, concerns));
+}
+
+ClientSession::Understood ClientSession::understand(const std::string& rcpt, SmtpCommand cmd,
+                                                    const Reply& r, ReplyConcerns concerns) {
+  Understood u;
+  u.learned = learn_from_reply(*cfg_, rcpt, cmd, r, context());
+  OutcomeRecord& rec = u.learned.record;
+  rec.counts_for_domain = concerns != ReplyConcerns::sending_side;
   // Evidence for a support case: who sent, and which server answered.
-  l.record.sender = state_.txn().mail.path;
-  l.record.remote_mta = cfg_->relay.upstream.host;
-  assign_record_id(l.record);  // a timed-out write applied late plus its replay count once
+  rec.sender = state_.txn().mail.path;
+  rec.remote_mta = cfg_->relay.upstream.host;
+  assign_record_id(rec);  // a timed-out write applied late plus its replay count once
   // When it happened, not when the writer sends it (a backlog after an outage).
-  l.record.occurred_ms = now_ms();
+  rec.occurred_ms = now_ms();
   auto& metrics = Metrics::instance();
-  metrics.inc(
-      "bouncegate_relay_upstream_replies_total",
-      {{"code_class", r.code ? std::to_string(r.code / 100) + "xx" : "none"},
-       {"class", std::string(to_string(l.record.cls))},
-       {"domain", l.record.counts_for_domain ? metrics.domain_label(domain_of(rcpt)) : "-"}});
-  if (concerns != ReplyConcerns::recipient) downgrade_to_record(l.record);
-  if (l.record.cls == OutcomeClass::rate_limit && cfg_->relay.throttle_pause.count() > 0) {
+  metrics.inc("bouncegate_relay_upstream_replies_total",
+              {{"code_class", r.code ? std::to_string(r.code / 100) + "xx" : "none"},
+               {"class", std::string(to_string(rec.cls))},
+               {"domain", rec.counts_for_domain ? metrics.domain_label(domain_of(rcpt)) : "-"}});
+  if (concerns != ReplyConcerns::recipient) downgrade_to_record(rec);
+  if (rec.cls == OutcomeClass::rate_limit && cfg_->relay.throttle_pause.count() > 0) {
     rt_.paused_until = std::chrono::steady_clock::now() + cfg_->relay.throttle_pause;
     log_event(LogLevel::notice, log_id(), "upstream throttling: new transactions paused",
               {{"for", format_duration(cfg_->relay.throttle_pause)}});
   }
   // A throttle pauses the whole fleet: every relay reads the shared pause (RelayServer).
-  Millis share = l.record.cls == OutcomeClass::rate_limit ? cfg_->relay.throttle_pause : Millis(0);
+  u.share_pause = rec.cls == OutcomeClass::rate_limit ? cfg_->relay.throttle_pause : Millis(0);
   const UpstreamConfig& uc = cfg_->relay.upstream;
-  std::string line = "to=<" + rcpt + ">, upstream=" + uc.host + ":" + std::to_string(uc.port) +
-                     ", reply=" + log_quote(r.one_line()) +
-                     ", class=" + std::string(to_string(l.record.cls)) +
-                     ", action=" + std::string(to_string(l.record.action));
-  // Off the reply path: the writer sends it with everything else queued in one round trip.
-  const bool changes_gate = may_change_gate(cfg_->suppression, l.record);
+  u.line = "to=<" + rcpt + ">, upstream=" + uc.host + ":" + std::to_string(uc.port) +
+           ", reply=" + log_quote(r.one_line()) + ", class=" + std::string(to_string(rec.cls)) +
+           ", action=" + std::string(to_string(rec.action));
   // gate.local_filter: this session's next RCPT for it asks Redis, not the filter.
-  if (changes_gate) store_->note_entry_coming(l.record.address);
-  if (writes_.record(l.record, changes_gate, share, log_id(), line)) co_return;
+  if (may_change_gate(cfg_->suppression, rec)) store_->note_entry_coming(rec.address);
+  return u;
+}
+
+awaitable<void> ClientSession::keep(const Understood& u) {
+  const OutcomeRecord& rec = u.learned.record;
+  // Off the reply path: the writer sends it with everything else queued in one round trip.
+  const bool changes_gate = may_change_gate(cfg_->suppression, rec);
+  if (writes_.record(rec, changes_gate, u.share_pause, log_id(), u.line)) co_return;
   // Its queue is full (Redis slow or down): this session writes the record itself.
   RecordResult entry;
   std::string error;
   try {
     auto store = store_;
-    auto record = [store, rec = l.record, share] {
+    auto record = [store, rec, share = u.share_pause] {
       try {
         store->share_pause(share);
       } catch (const StoreError&) {
@@ -791,7 +818,7 @@ awaitable<void> ClientSession::learn(const std::string& rcpt, SmtpCommand cmd, c
   } catch (const std::exception& e) {
     error = e.what();
   }
-  log_written_outcome(log_id(), rcpt, line, entry, error);
+  log_written_outcome(log_id(), rec.address, u.line, entry, error);
 }
 
 // RFC 5321 3.8: an upstream 421 means it has closed that channel. The connection is never

@@ -230,7 +230,14 @@ awaitable<void> UpstreamConnection::send_rset(Millis timeout) {
 awaitable<bool> UpstreamConnection::in_step_after_rset(Millis timeout) {
   if (!rset_unread_) co_return healthy_ && !has_pending_input();
   rset_unread_ = false;
-  Reply r = co_await read_reply(timeout);
+  // Whatever followed the 250 while the connection sat idle is judged here, not as part of the
+  // reply: an idle-timeout 421 (or EOF) is a server closing the channel (stale), anything else
+  // answers no command (desync). Either way the connection is not used again.
+  Reply r = co_await read_one_reply(timeout, true);
+  if (!buf_.empty() && buf_.rfind("421", 0) != 0) {
+    healthy_ = false;
+    Metrics::instance().inc("bouncegate_relay_upstream_desync_total");
+  }
   co_return r.code == 250 && healthy_ && !has_pending_input();
 }
 

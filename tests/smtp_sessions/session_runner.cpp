@@ -44,6 +44,7 @@
 //   REDIS: stop|start         kill the redis-server / start it again on its port (empty)
 //   REDIS: pause|resume       SIGSTOP / SIGCONT: Redis accepts connections but answers nothing
 //   LOG: text                 the relay's log contains text
+//   METRIC: series N          the relay's /metrics shows series with value N (absent: 0)
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -241,6 +242,10 @@ TEST_P(SessionTest, Replays) {
   std::string pw = dir.file(
       "smtp-password", up_opts["password"] == "wrong" ? "not-the-password\n" : "upstream-s3cret\n");
   int relay_port = free_port();
+  // The relay's metrics endpoint, for METRIC lines (unless a CONFIG line sets metrics itself).
+  const int metrics_port = free_port();
+  if (top_extra.find("metrics:") == std::string::npos)
+    top_extra += "metrics: {relay_listen: '127.0.0.1:" + std::to_string(metrics_port) + "'}\n";
   std::string yaml =
       config_yaml(redis.port(), "[24h, 48h, 96h, 7d, 14d]",
                   "relay:\n  listen: [\"127.0.0.1:" + std::to_string(relay_port) +
@@ -478,6 +483,20 @@ TEST_P(SessionTest, Replays) {
                                          : -1;
         EXPECT_EQ(std::to_string(got), v) << where(l) << " (" << k << ")";
       }
+    } else if (l.kind == "METRIC") {
+      const std::string series = l.text.substr(0, l.text.rfind(' '));
+      const std::string want = l.text.substr(l.text.rfind(' ') + 1);
+      std::string page = run({"curl", "-s", "--max-time", "5",
+                              "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics"})
+                             .out;
+      std::string got = "0";
+      for (size_t at = page.find(series + " "); at != std::string::npos;
+           at = page.find(series + " ", at + 1))
+        if (at == 0 || page[at - 1] == '\n') {
+          got = page.substr(at + series.size() + 1, page.find('\n', at) - at - series.size() - 1);
+          break;
+        }
+      EXPECT_EQ(got, want) << where(l) << " (" << series << ")";
     } else if (l.kind == "UPSTREAM-SAW") {
       bool seen = false;
       for (const auto& c : upstream.commands()) seen = seen || c.find(l.text) != std::string::npos;
