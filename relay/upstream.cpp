@@ -250,6 +250,8 @@ awaitable<Reply> UpstreamConnection::command(const std::string& line, Millis tim
 namespace {
 // How long the second reply of a pair is waited for once the first was refused.
 constexpr Millis kRefusedPairWait{5000};
+// How long acquire() waits for the reply to the RSET a pooled connection was left with.
+constexpr Millis kPooledRsetWait{10000};
 }  // namespace
 
 awaitable<UpstreamConnection::PairReplies> UpstreamConnection::command_pair(
@@ -429,7 +431,9 @@ awaitable<std::unique_ptr<UpstreamConnection>> UpstreamPool::acquire() {
     // first, and only by a 250.
     bool in_step = false;
     try {
-      in_step = co_await c->in_step_after_rset(cfg_.command_timeout);
+      // Normally long answered; a server that sits on an RSET for seconds is not waited for
+      // the whole command_timeout by a session that can have another connection.
+      in_step = co_await c->in_step_after_rset(std::min(cfg_.command_timeout, kPooledRsetWait));
     } catch (const UpstreamError&) {
     }
     if (!in_step) {

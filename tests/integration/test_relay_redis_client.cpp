@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/learn.hpp"
 #include "core/store.hpp"
+#include "tests/support/blackhole.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/scripted_upstream.hpp"
@@ -38,6 +42,7 @@ class RelayWithRedis {
     ok_ = test::wait_for_port(port_, 5000);
   }
   bool started() const { return ok_; }
+  int stop() { return relay_->stop(SIGTERM); }
   std::string log() const { return relay_->log(); }
   // The relay's answer to RCPT TO:<rcpt> in a fresh session.
   std::string rcpt(const std::string& rcpt) {
@@ -163,6 +168,40 @@ TEST(RelayRedisClient, SentinelFailoverIsFollowed) {
   }
   EXPECT_TRUE(refused) << relay.log();
   EXPECT_NE(replica.cli({"ROLE"}).find("master"), std::string::npos);
+}
+
+// A Redis whose port never accepts (its accept queue is full): RCPTs that arrive together
+// while the gate's connection is being made each hear the store-error reply within one
+// bound (redis.connect_timeout + redis.timeout), not one after the other; and SIGTERM while
+// a session waits on a connection still being made stops the relay cleanly.
+TEST(RelayRedisClient, ARedisThatNeverAcceptsCostsOneBoundAndDoesNotHoldTheStop) {
+  test::Blackhole hole;
+  test::TempDir dir;
+  RelayWithRedis relay(dir, "{address: '127.0.0.1:" + std::to_string(hole.port()) +
+                                "', timeout: 500ms, connect_timeout: 500ms, "
+                                "reconnect_backoff: 100ms}");
+  ASSERT_TRUE(relay.started()) << relay.log();
+  std::vector<std::string> replies(3);
+  std::vector<std::thread> sessions;
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < replies.size(); ++i)
+    sessions.emplace_back(
+        [&, i] { replies[i] = relay.rcpt("r" + std::to_string(i) + "@example.net"); });
+  for (auto& t : sessions) t.join();
+  const auto took = std::chrono::steady_clock::now() - start;
+  for (const auto& r : replies) EXPECT_EQ(r.substr(0, 3), "451") << r << relay.log();
+  // One bound is 1 s; one after the other would be 3 s.
+  EXPECT_LT(took, std::chrono::milliseconds(2500)) << relay.log();
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // past the backoff
+  std::string last;
+  std::thread waiting([&] { last = relay.rcpt("late@example.net"); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // its connection is being made
+  const auto stopping = std::chrono::steady_clock::now();
+  EXPECT_EQ(relay.stop(), 0) << relay.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(4)) << relay.log();
+  waiting.join();
+  EXPECT_NE(last.substr(0, 3), "250") << last;
 }
 
 }  // namespace

@@ -63,6 +63,7 @@
 
 #include "core/config.hpp"
 #include "core/store.hpp"
+#include "tests/support/blackhole.hpp"
 #include "tests/support/daemon.hpp"
 #include "tests/support/harness.hpp"
 #include "tests/support/scripted_upstream.hpp"
@@ -159,36 +160,6 @@ std::vector<std::string> transcripts() {
   std::sort(out.begin(), out.end());
   return out;
 }
-
-// A loopback port whose accept queue is full: a connect() there hangs, SYNs are dropped.
-class Blackhole {
- public:
-  Blackhole() {
-    listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(listener_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(listener_, 0) != 0)
-      throw std::runtime_error("blackhole: cannot listen");
-    getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    for (int& fd : fillers_) {
-      fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-      connect(fd, reinterpret_cast<sockaddr*>(&a), len);  // EINPROGRESS: fills the queue
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ~Blackhole() {
-    for (int fd : fillers_) close(fd);
-    close(listener_);
-  }
-  int port() const { return port_; }
-
- private:
-  int listener_ = -1, port_ = 0;
-  int fillers_[2] = {-1, -1};
-};
 
 std::vector<std::string> split_commas(const std::string& s) {
   std::vector<std::string> out;
