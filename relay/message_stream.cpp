@@ -60,7 +60,18 @@ size_t MessageStream::feed(std::string_view bytes, std::string& out) {
   return used;
 }
 
+size_t MessageStream::verbatim_prefix(std::string_view bytes) {
+  if (done_ || in_headers_ || line_len_ != 0 || cr_pending_ || dot_pending_ || failed()) return 0;
+  return clean_lines(bytes);
+}
+
 size_t MessageStream::body_lines(std::string_view bytes, std::string& out) {
+  const size_t n = clean_lines(bytes);
+  out.append(bytes.data(), n);
+  return n;
+}
+
+size_t MessageStream::clean_lines(std::string_view bytes) {
   // Whole body lines that need no decision: CRLF-ended, not starting with a dot (which may
   // end or be stuffed), no other CR, within the line and size limits. They go upstream as
   // they came, as one run. The first line that is anything else goes the octet path.
@@ -80,7 +91,6 @@ size_t MessageStream::body_lines(std::string_view bytes, std::string& out) {
     p = lf + 1;
   }
   if (p == begin) return 0;
-  out.append(begin, p - begin);
   after_crlf_ = true;
   return p - begin;
 }

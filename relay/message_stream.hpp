@@ -24,6 +24,11 @@ class MessageStream {
   // wire form (still dot-stuffed) with only CRLF line ends, so no byte sequence can end the
   // data upstream anywhere but where it ends here (RFC 5321 4.1.1.4; SMTP smuggling).
   size_t feed(std::string_view bytes, std::string& upstream);
+  // The leading bytes that go upstream exactly as they came, consumed as feed() would
+  // consume them: whole body lines that need no decision (CRLF-ended, no other CR, not
+  // starting with a dot, within the limits). The caller sends them from its own buffer
+  // instead of a copy; 0 when the next byte needs feed().
+  size_t verbatim_prefix(std::string_view bytes);
   bool done() const { return done_; }
   bool line_too_long() const { return line_too_long_; }
   bool too_big() const { return too_big_; }
@@ -36,6 +41,8 @@ class MessageStream {
 
  private:
   size_t body_lines(std::string_view bytes, std::string& out);
+  // The length of the run body_lines() takes (size_ and after_crlf_ updated for it).
+  size_t clean_lines(std::string_view bytes);
   void text(char ch, std::string& out);
   void line_end(bool crlf, std::string& out);
   void header_line_complete();

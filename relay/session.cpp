@@ -101,6 +101,9 @@ class ClientSession {
   void reply(const Reply& r) { out_ += r.raw() + "\r\n"; }
   awaitable<bool> flush();
   awaitable<bool> fill();
+  // One read into chunk_ (replies still waiting go out first); 0 when the client is gone or
+  // timed out (it then heard 421).
+  awaitable<size_t> read_chunk();
   struct ClientLine {
     std::string text;
     bool too_long = false, bare_lf = false;
@@ -189,8 +192,15 @@ awaitable<bool> ClientSession::flush() {
 }
 
 awaitable<bool> ClientSession::fill() {
+  const size_t n = co_await read_chunk();
+  if (n == 0) co_return false;
+  in_.append(chunk_.get(), n);
+  co_return true;
+}
+
+awaitable<size_t> ClientSession::read_chunk() {
   // RFC 2920: replies to a pipelined group go out once the client waits for them.
-  if (!out_.empty() && !co_await flush()) co_return false;
+  if (!out_.empty() && !co_await flush()) co_return 0;
   if (!chunk_) chunk_ = std::make_unique_for_overwrite<char[]>(kReadChunk);
   boost::system::error_code ec;
   arm_deadline(io_, cfg_->relay.client_timeout);
@@ -206,10 +216,9 @@ awaitable<bool> ClientSession::fill() {
       io_->socket.non_blocking(true, ignored);
       io_->socket.write_some(asio::buffer(bye), ignored);
     }
-    co_return false;
+    co_return 0;
   }
-  in_.append(chunk_.get(), n);
-  co_return true;
+  co_return n;
 }
 
 awaitable<std::optional<ClientSession::ClientLine>> ClientSession::read_line() {
@@ -661,27 +670,42 @@ awaitable<void> ClientSession::on_data() {
   bool upstream_ok = true;
   std::string upstream_error, wire;
   while (!msg.done()) {
-    if (in_.empty() && !co_await fill()) {
-      // The client went away mid-message: the upstream must not see an end of data.
-      log_event(LogLevel::warning, log_id(), "client lost during DATA");
-      up_.reset();
-      closing_ = true;
-      co_return;
+    // What the client sent: bytes left over from the command reads, else a fresh read,
+    // looked at where it landed (no copy into in_).
+    std::string_view got = in_;
+    const bool fresh = in_.empty();
+    if (fresh) {
+      const size_t n = co_await read_chunk();
+      if (n == 0) {
+        // The client went away mid-message: the upstream must not see an end of data.
+        log_event(LogLevel::warning, log_id(), "client lost during DATA");
+        up_.reset();
+        closing_ = true;
+        co_return;
+      }
+      got = std::string_view(chunk_.get(), n);
     }
+    // Whole lines that go upstream as they came are sent from that buffer; what needs a
+    // decision (the header section, a leading dot, the end, a limit) goes through feed().
+    const size_t verbatim = msg.verbatim_prefix(got);
     wire.clear();
-    size_t n = msg.feed(in_, wire);
+    const size_t n = verbatim + msg.feed(got.substr(verbatim), wire);
     // A broken limit abandons the upstream at once (no final dot ever reaches it); the rest of
     // the message is read and dropped so the client's next command is found.
     if (msg.failed() && up_) up_.reset();
-    if (!msg.failed() && upstream_ok && !wire.empty()) {
+    if (!msg.failed() && upstream_ok && (verbatim > 0 || !wire.empty())) {
       try {
-        co_await up_->write_raw(wire, uc.data_timeout);
+        co_await up_->write_raw(got.substr(0, verbatim), wire, uc.data_timeout);
       } catch (const UpstreamError& e) {
         upstream_ok = false;
         upstream_error = e.what();
       }
     }
-    in_.erase(0, n);
+    // What follows the end of data (pipelined commands) stays for the command reader.
+    if (fresh)
+      in_.assign(got.substr(n));
+    else
+      in_.erase(0, n);
   }
   message_id_ = msg.message_id();
   // From here the upstream may have the whole message: its token is spent.

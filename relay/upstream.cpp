@@ -8,6 +8,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/read.hpp>
@@ -124,13 +125,20 @@ void UpstreamConnection::set_aside() {
 }
 
 awaitable<void> UpstreamConnection::write_raw(std::string_view bytes, Millis timeout) {
+  co_await write_raw(bytes, std::string_view(), timeout);
+}
+
+awaitable<void> UpstreamConnection::write_raw(std::string_view first, std::string_view second,
+                                              Millis timeout) {
   boost::system::error_code ec;
+  // One gathered write (writev): the second part follows the first on the wire.
+  const std::array<asio::const_buffer, 2> parts = {asio::buffer(first.data(), first.size()),
+                                                   asio::buffer(second.data(), second.size())};
   arm(timeout);
   if (io_->tls_on)
-    co_await asio::async_write(io_->stream, asio::buffer(bytes.data(), bytes.size()),
-                               asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(io_->stream, parts, asio::redirect_error(use_awaitable, ec));
   else
-    co_await asio::async_write(io_->stream.next_layer(), asio::buffer(bytes.data(), bytes.size()),
+    co_await asio::async_write(io_->stream.next_layer(), parts,
                                asio::redirect_error(use_awaitable, ec));
   disarm();
   if (ec) {

@@ -68,6 +68,8 @@ class UpstreamConnection {
   asio::awaitable<PairReplies> command_pair(const std::string& first, const std::string& second,
                                             Millis timeout);
   asio::awaitable<void> write_raw(std::string_view bytes, Millis timeout);
+  // `first` then `second`, in one gathered write.
+  asio::awaitable<void> write_raw(std::string_view first, std::string_view second, Millis timeout);
   asio::awaitable<Reply> read_reply(Millis timeout);
   // True when the server has sent anything not yet read, or closed the connection: an idle
   // connection that is readable (an idle 421, EOF, surplus replies) cannot be reused.

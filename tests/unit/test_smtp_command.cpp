@@ -443,8 +443,9 @@ TEST(MessageStreamRuns, AnyCutGivesTheSameResult) {
     if (rnd(4) != 0) msg += "\r\n.\r\n";
     for (uint64_t limit : {uint64_t{300}, uint64_t{3000}, uint64_t{10'000'000}}) {
       for (BareNewline mode : {BareNewline::reject, BareNewline::normalize}) {
-        MessageStream whole(limit, mode), bytewise(limit, mode), cut(limit, mode);
-        std::string a, b, c;
+        MessageStream whole(limit, mode), bytewise(limit, mode), cut(limit, mode),
+            direct(limit, mode);
+        std::string a, b, c, d;
         size_t used_a = whole.feed(msg, a);
         size_t used_b = 0;
         for (size_t i = 0; i < msg.size() && !bytewise.done(); ++i)
@@ -455,8 +456,30 @@ TEST(MessageStreamRuns, AnyCutGivesTheSameResult) {
           used_c += cut.feed(std::string_view(msg).substr(at, len), c);
           at += len;
         }
+        // As the relay's DATA loop reads: the verbatim prefix of each piece sent from the
+        // read buffer itself, feed() for the rest, the two written in that order.
+        size_t used_d = 0;
+        at = 0;
+        while (at < msg.size() && !direct.done()) {
+          std::string_view piece = std::string_view(msg).substr(at, 1 + rnd(3000));
+          const size_t v = direct.verbatim_prefix(piece);
+          std::string rest;
+          const size_t n = v + direct.feed(piece.substr(v), rest);
+          if (!direct.failed()) d.append(piece.substr(0, v)).append(rest);
+          used_d += n;
+          at += piece.size();
+        }
         ASSERT_EQ(a, b) << "round " << round;
         ASSERT_EQ(a, c) << "round " << round;
+        // A failed message: what went before the piece that failed it, never more.
+        if (whole.failed())
+          ASSERT_EQ(a.compare(0, d.size(), d), 0) << "round " << round;
+        else
+          ASSERT_EQ(a, d) << "round " << round;
+        EXPECT_EQ(used_a, used_d);
+        EXPECT_EQ(whole.failed(), direct.failed());
+        EXPECT_EQ(whole.size(), direct.size());
+        EXPECT_EQ(whole.message_id(), direct.message_id());
         EXPECT_EQ(used_a, used_b);
         EXPECT_EQ(used_a, used_c);
         EXPECT_EQ(whole.done(), bytewise.done());
