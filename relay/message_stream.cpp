@@ -60,6 +60,23 @@ size_t MessageStream::feed(std::string_view bytes, std::string& out) {
   return used;
 }
 
+MessageStream::Taken MessageStream::take(std::string_view bytes, std::string& head,
+                                         std::string& tail) {
+  Taken t;
+  t.verbatim = verbatim_prefix(bytes);
+  if (t.verbatim == 0 && !done_) {
+    // Up to and including the first LF: every LF ends a line (CRLF or bare), so the stream
+    // is at a line start after it, unless that line ended the data.
+    const void* lf = std::memchr(bytes.data(), '\n', bytes.size());
+    const size_t upto = lf ? static_cast<const char*>(lf) - bytes.data() + 1 : bytes.size();
+    t.head_used = feed(bytes.substr(0, upto), head);
+    if (!done_) t.verbatim = verbatim_prefix(bytes.substr(t.head_used));
+  }
+  t.used = t.head_used + t.verbatim;
+  if (!done_) t.used += feed(bytes.substr(t.used), tail);
+  return t;
+}
+
 size_t MessageStream::verbatim_prefix(std::string_view bytes) {
   if (done_ || in_headers_ || line_len_ != 0 || cr_pending_ || dot_pending_ || failed()) return 0;
   return clean_lines(bytes);

@@ -24,10 +24,20 @@ class MessageStream {
   // wire form (still dot-stuffed) with only CRLF line ends, so no byte sequence can end the
   // data upstream anywhere but where it ends here (RFC 5321 4.1.1.4; SMTP smuggling).
   size_t feed(std::string_view bytes, std::string& upstream);
+  // One read as the relay's DATA loop takes it, so that most of it goes upstream from the
+  // caller's own buffer: feed() up to the first line start (a read usually begins inside a
+  // line), then the run of whole body lines that need no decision (CRLF-ended, no other CR,
+  // no leading dot, within the limits: verbatim_prefix), then feed() for the rest. What the
+  // upstream must see is `head`, then bytes[head_used, head_used + verbatim), then `tail`;
+  // `used` is what feed(bytes) would have consumed.
+  struct Taken {
+    size_t head_used = 0;
+    size_t verbatim = 0;
+    size_t used = 0;
+  };
+  Taken take(std::string_view bytes, std::string& head, std::string& tail);
   // The leading bytes that go upstream exactly as they came, consumed as feed() would
-  // consume them: whole body lines that need no decision (CRLF-ended, no other CR, not
-  // starting with a dot, within the limits). The caller sends them from its own buffer
-  // instead of a copy; 0 when the next byte needs feed().
+  // consume them; 0 when the next byte needs feed().
   size_t verbatim_prefix(std::string_view bytes);
   bool done() const { return done_; }
   bool line_too_long() const { return line_too_long_; }

@@ -156,8 +156,8 @@ class ClientSession {
   bool token_taken_ = false;    // this transaction holds a relay.rate_limit token
   bool data_end_sent_ = false;  // the upstream may have the whole message (the token is spent)
   std::string in_, out_;
-  // What one read takes from the client. A member, not in fill()'s coroutine frame: that frame
-  // would be allocated and freed for every read (every segment of a message body).
+  // What one read takes from the client. A member, not in read_chunk()'s coroutine frame: that
+  // frame would be allocated and freed for every read (every segment of a message body).
   static constexpr size_t kReadChunk = 16384;
   std::unique_ptr<char[]> chunk_;
   std::unique_ptr<UpstreamConnection> up_;
@@ -668,7 +668,7 @@ awaitable<void> ClientSession::on_data() {
   reply(go);
   MessageStream msg(cfg_->relay.max_message_size, cfg_->relay.bare_newline);
   bool upstream_ok = true;
-  std::string upstream_error, wire;
+  std::string upstream_error, wire, tail;
   while (!msg.done()) {
     // What the client sent: bytes left over from the command reads, else a fresh read,
     // looked at where it landed (no copy into in_).
@@ -686,16 +686,20 @@ awaitable<void> ClientSession::on_data() {
       got = std::string_view(chunk_.get(), n);
     }
     // Whole lines that go upstream as they came are sent from that buffer; what needs a
-    // decision (the header section, a leading dot, the end, a limit) goes through feed().
-    const size_t verbatim = msg.verbatim_prefix(got);
+    // decision (the line the read began in, the header section, a leading dot, the end, a
+    // limit) goes through feed() into `wire` (before them) and `tail` (after them).
     wire.clear();
-    const size_t n = verbatim + msg.feed(got.substr(verbatim), wire);
+    tail.clear();
+    const MessageStream::Taken t = msg.take(got, wire, tail);
+    const size_t n = t.used;
     // A broken limit abandons the upstream at once (no final dot ever reaches it); the rest of
     // the message is read and dropped so the client's next command is found.
     if (msg.failed() && up_) up_.reset();
-    if (!msg.failed() && upstream_ok && (verbatim > 0 || !wire.empty())) {
+    if (!msg.failed() && upstream_ok && (t.verbatim > 0 || !wire.empty() || !tail.empty())) {
       try {
-        co_await up_->write_raw(got.substr(0, verbatim), wire, uc.data_timeout);
+        const std::array<std::string_view, 3> parts = {wire, got.substr(t.head_used, t.verbatim),
+                                                       tail};
+        co_await up_->write_raw(parts, uc.data_timeout);
       } catch (const UpstreamError& e) {
         upstream_ok = false;
         upstream_error = e.what();

@@ -125,20 +125,21 @@ void UpstreamConnection::set_aside() {
 }
 
 awaitable<void> UpstreamConnection::write_raw(std::string_view bytes, Millis timeout) {
-  co_await write_raw(bytes, std::string_view(), timeout);
+  const std::array<std::string_view, 3> parts = {bytes, std::string_view(), std::string_view()};
+  co_await write_raw(parts, timeout);
 }
 
-awaitable<void> UpstreamConnection::write_raw(std::string_view first, std::string_view second,
+awaitable<void> UpstreamConnection::write_raw(std::array<std::string_view, 3> parts,
                                               Millis timeout) {
   boost::system::error_code ec;
-  // One gathered write (writev): the second part follows the first on the wire.
-  const std::array<asio::const_buffer, 2> parts = {asio::buffer(first.data(), first.size()),
-                                                   asio::buffer(second.data(), second.size())};
+  std::array<asio::const_buffer, 3> buffers;
+  for (size_t i = 0; i < parts.size(); ++i)
+    buffers[i] = asio::buffer(parts[i].data(), parts[i].size());
   arm(timeout);
   if (io_->tls_on)
-    co_await asio::async_write(io_->stream, parts, asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(io_->stream, buffers, asio::redirect_error(use_awaitable, ec));
   else
-    co_await asio::async_write(io_->stream.next_layer(), parts,
+    co_await asio::async_write(io_->stream.next_layer(), buffers,
                                asio::redirect_error(use_awaitable, ec));
   disarm();
   if (ec) {

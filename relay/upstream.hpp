@@ -7,6 +7,7 @@
 #include <utility>
 // clang-format on
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -68,8 +69,8 @@ class UpstreamConnection {
   asio::awaitable<PairReplies> command_pair(const std::string& first, const std::string& second,
                                             Millis timeout);
   asio::awaitable<void> write_raw(std::string_view bytes, Millis timeout);
-  // `first` then `second`, in one gathered write.
-  asio::awaitable<void> write_raw(std::string_view first, std::string_view second, Millis timeout);
+  // The parts in order, in one gathered write (writev; over TLS OpenSSL may copy them).
+  asio::awaitable<void> write_raw(std::array<std::string_view, 3> parts, Millis timeout);
   asio::awaitable<Reply> read_reply(Millis timeout);
   // True when the server has sent anything not yet read, or closed the connection: an idle
   // connection that is readable (an idle 421, EOF, surplus replies) cannot be reused.

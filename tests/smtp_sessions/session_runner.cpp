@@ -45,6 +45,8 @@
 //   REDIS: pause|resume       SIGSTOP / SIGCONT: Redis accepts connections but answers nothing
 //   LOG: text                 the relay's log contains text
 //   METRIC: series N          the relay's /metrics shows series with value N (absent: 0)
+//   UPSTREAM-MESSAGE: N lines=L bytes=B   the N-th message the upstream took, as it arrived
+//                             (envelope lines of the capture left out)
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -56,6 +58,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -202,6 +205,9 @@ TEST_P(SessionTest, Replays) {
     script.implicit_tls = tls == "implicit";
   }
   script.password = "upstream-s3cret";
+  // Every message the upstream takes is kept, for UPSTREAM-MESSAGE lines.
+  script.capture_dir = dir.path() + "/captured";
+  std::filesystem::create_directories(script.capture_dir);
   ScriptedUpstream upstream(script);
   std::optional<Blackhole> blackhole;
   if (up_opts["port"] == "blackhole") blackhole.emplace();
@@ -454,6 +460,17 @@ TEST_P(SessionTest, Replays) {
                                          : -1;
         EXPECT_EQ(std::to_string(got), v) << where(l) << " (" << k << ")";
       }
+    } else if (l.kind == "UPSTREAM-MESSAGE") {
+      const std::string n = l.text.substr(0, l.text.find(' '));
+      std::ifstream in(script.capture_dir + "/msg-" + n + ".eml", std::ios::binary);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      while (text.rfind("X-Envelope-", 0) == 0) text.erase(0, text.find('\n') + 1);
+      size_t lines = 0;
+      for (size_t at = text.find("\r\n"); at != std::string::npos; at = text.find("\r\n", at + 2))
+        ++lines;
+      for (const auto& [k, v] : pairs(l.text.substr(l.text.find(' ') + 1)))
+        EXPECT_EQ(k == "lines" ? std::to_string(lines) : std::to_string(text.size()), v)
+            << where(l) << " (" << k << ")";
     } else if (l.kind == "METRIC") {
       const std::string series = l.text.substr(0, l.text.rfind(' '));
       const std::string want = l.text.substr(l.text.rfind(' ') + 1);
